@@ -34,6 +34,14 @@ if ! have kwok; then
   step "building kwok"
   (cd "$ROOT/test/tools/kwok" && go build -trimpath -ldflags "-s -w" -o "$OUT/kwok" sigs.k8s.io/kwok/cmd/kwok)
 fi
+if [[ ! -s "$OUT/kwok-stages/pod-delete.yaml" ]]; then
+  step "copying kwok's node and pod stages"
+  src=$(cd "$ROOT/test/tools/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/stage
+  mkdir -p "$OUT/kwok-stages"
+  cp "$src/node/fast/node-initialize.yaml" "$src/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml" \
+    "$src/pod/fast/pod-complete.yaml" "$src/pod/fast/pod-delete.yaml" "$OUT/kwok-stages/"
+  chmod 644 "$OUT/kwok-stages/"*
+fi
 if ! have kustomize helm; then
   step "building kustomize and helm (render parity)"
   (cd "$ROOT/test/tools/parity" && go build -trimpath -ldflags "-s -w" -o "$OUT/" \

@@ -1,0 +1,71 @@
+package v1alpha1
+
+// Condition types. They follow kstatus: Ready is the summary, Reconciling says work is under
+// way, Stalled says the user must act. They are API: do not rename them.
+const (
+	ConditionReady       = "Ready"
+	ConditionReconciling = "Reconciling"
+	ConditionStalled     = "Stalled"
+)
+
+// Condition reasons. They are API: tools and alerts match on them.
+const (
+	// ReasonSucceeded: the last reconcile did everything it set out to do.
+	ReasonSucceeded = "Succeeded"
+	// ReasonProgressing: work is under way (fetching, rendering, applying, waiting for health).
+	ReasonProgressing = "Progressing"
+	// ReasonInvalidSpec: the spec cannot be acted on (bad cron schedule, bad URL, …).
+	ReasonInvalidSpec = "InvalidSpec"
+	// ReasonAuthenticationFailed: the Git server refused the credentials.
+	ReasonAuthenticationFailed = "AuthenticationFailed"
+	// ReasonFetchFailed: the Git server could not be reached or the fetch failed.
+	ReasonFetchFailed = "FetchFailed"
+	// ReasonSecretNotFound: a referenced Secret is missing or lacks a key.
+	ReasonSecretNotFound = "SecretNotFound"
+	// ReasonRepositoryNotReady: the Application's Repository has no revision yet.
+	ReasonRepositoryNotReady = "RepositoryNotReady"
+	// ReasonRenderFailed: Kustomize, Helm or the YAML could not be rendered.
+	ReasonRenderFailed = "RenderFailed"
+	// ReasonApplyFailed: the apiserver refused an object.
+	ReasonApplyFailed = "ApplyFailed"
+	// ReasonPruneHeld: a prune would delete too much and is held until allowed.
+	ReasonPruneHeld = "PruneHeld"
+	// ReasonOutsideSyncWindow: a sync window forbids applying now.
+	ReasonOutsideSyncWindow = "OutsideSyncWindow"
+	// ReasonHealthCheckFailed: the applied objects did not become healthy.
+	ReasonHealthCheckFailed = "HealthCheckFailed"
+	// ReasonAnalysisFailed: a metric analysis failed a rollout step.
+	ReasonAnalysisFailed = "AnalysisFailed"
+	// ReasonRolledBack: an environment went back to its last healthy revision.
+	ReasonRolledBack = "RolledBack"
+	// ReasonSuspended: reconciliation is suspended by the spec.
+	ReasonSuspended = "Suspended"
+	// ReasonPinned: an environment is pinned to a revision by a manual rollback.
+	ReasonPinned = "Pinned"
+	// ReasonForbidden: rendered objects reach outside what the Application may touch.
+	ReasonForbidden = "Forbidden"
+	// ReasonClusterUnreachable: the destination cluster cannot be reached.
+	ReasonClusterUnreachable = "ClusterUnreachable"
+)
+
+// Annotations and labels Landfall reads or writes. They are API.
+const (
+	// AnnotationSyncRequestedAt, set to any new value (a timestamp), asks for an immediate sync.
+	AnnotationSyncRequestedAt = "landfall.dev/sync-requested-at"
+	// AnnotationReconcileRequestedAt, set to a new value, asks a Repository for an immediate fetch.
+	AnnotationReconcileRequestedAt = "landfall.dev/reconcile-requested-at"
+	// AnnotationSyncWave orders objects within a stage of an apply: lower waves first.
+	AnnotationSyncWave = "landfall.dev/sync-wave"
+	// AnnotationOwner names the Application and environment that created an object
+	// ("<namespace>/<application>/<environment>"). Prune deletes only objects carrying it.
+	AnnotationOwner = "landfall.dev/owner"
+	// LabelManaged marks every object Landfall applies, so drift watches can select them.
+	LabelManaged = "landfall.dev/managed"
+	// LabelApplication names the Application (as "<namespace>.<name>") on applied objects.
+	LabelApplication = "landfall.dev/application"
+	// LabelEnvironment names the environment on applied objects.
+	LabelEnvironment = "landfall.dev/environment"
+)
+
+// FieldManager is the server-side apply field manager of every write Landfall makes.
+const FieldManager = "landfall"

@@ -1,0 +1,125 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// RepositorySpec says where configuration lives and how to fetch it.
+// +kubebuilder:validation:XValidation:rule="!has(self.interval) || duration(self.interval) >= duration('1s')",message="interval must be at least 1s"
+// +kubebuilder:validation:XValidation:rule="!has(self.timeout) || duration(self.timeout) >= duration('1s')",message="timeout must be at least 1s"
+type RepositorySpec struct {
+	// URL of the Git repository: https://…, ssh://… or user@host:path. http:// needs insecure.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^(https?://|ssh://|[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:)[^\s]+$`
+	URL string `json:"url"`
+
+	// Ref selects the revision: exactly one of branch, tag, semver or commit.
+	Ref GitRef `json:"ref"`
+
+	// Interval between polls. Webhooks make a fetch immediate.
+	// +kubebuilder:default="1m"
+	// +optional
+	Interval *metav1.Duration `json:"interval,omitempty"`
+
+	// Timeout of one fetch.
+	// +kubebuilder:default="1m"
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
+	// SecretRef names a Secret with credentials: username and password, bearerToken, or
+	// identity (an SSH private key) and known_hosts; optionally caFile for HTTPS.
+	// +optional
+	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+
+	// WebhookSecretRef names a Secret whose key "token" verifies push webhooks. Without it
+	// webhooks for this Repository are refused.
+	// +optional
+	WebhookSecretRef *LocalObjectReference `json:"webhookSecretRef,omitempty"`
+
+	// Insecure allows plain http:// URLs.
+	// +optional
+	Insecure bool `json:"insecure,omitempty"`
+
+	// Suspend stops polling; the last fetched revision stays.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// GitRef selects a revision of a Git repository.
+// +kubebuilder:validation:XValidation:rule="[has(self.branch), has(self.tag), has(self.semver), has(self.commit)].filter(x, x).size() == 1",message="exactly one of branch, tag, semver or commit must be set"
+type GitRef struct {
+	// Branch to follow.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	Branch string `json:"branch,omitempty"`
+	// Tag to pin.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	Tag string `json:"tag,omitempty"`
+	// SemVer range over tags; the highest matching tag wins.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	SemVer string `json:"semver,omitempty"`
+	// Commit to pin: a full 40-character SHA-1.
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{40}$`
+	// +optional
+	Commit string `json:"commit,omitempty"`
+}
+
+// RepositoryStatus is the observed state of a Repository.
+type RepositoryStatus struct {
+	// ObservedGeneration is the generation last reconciled successfully.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Revision is the resolved commit, as <ref>@sha1:<hash>.
+	// +optional
+	Revision string `json:"revision,omitempty"`
+	// LastFetchedAt is when the revision was last confirmed against the remote.
+	// +optional
+	LastFetchedAt *metav1.Time `json:"lastFetchedAt,omitempty"`
+	// LastHandledReconcileAt is the last value of the reconcile-requested-at annotation handled.
+	// +optional
+	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
+	// Conditions: Ready, Reconciling, Stalled.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Repository is a Git repository that Applications and Previews deploy from. One fetch serves
+// every Application that uses it.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=repo;repos,categories=landfall
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Revision",type=string,JSONPath=`.status.revision`
+// +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.spec.url`,priority=1
+// +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Repository struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   RepositorySpec   `json:"spec"`
+	Status RepositoryStatus `json:"status,omitempty"`
+}
+
+// GetConditions returns the conditions of the Repository.
+func (r *Repository) GetConditions() []metav1.Condition { return r.Status.Conditions }
+
+// SetConditions replaces the conditions of the Repository.
+func (r *Repository) SetConditions(c []metav1.Condition) { r.Status.Conditions = c }
+
+// +kubebuilder:object:root=true
+
+// RepositoryList is a list of Repositories.
+type RepositoryList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Repository `json:"items"`
+}

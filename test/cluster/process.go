@@ -1,0 +1,193 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/landfall-dev/landfall/test/testbin"
+)
+
+// process is one running component.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+}
+
+// run starts a testbin binary with its output in logs/<name>.log.
+func (c *Cluster) run(name, binary string, args ...string) (*process, error) {
+	logPath := c.path("logs", name+".log")
+	out, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(testbin.Path(binary), args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env = cleanEnv()
+	// Own process group: a signal to the test does not reach the components early, and
+	// a detached cluster outlives the command that started it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if !c.opts.Detach {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
+	if err := cmd.Start(); err != nil {
+		out.Close()
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); out.Close(); close(p.done) }()
+	c.procs = append(c.procs, p)
+	if err := c.recordPIDs(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// cleanEnv drops ETCD_* variables (etcd reads them as flags) and proxies (all traffic is local).
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k := strings.ToUpper(strings.SplitN(kv, "=", 2)[0])
+		if strings.HasPrefix(k, "ETCD_") || strings.HasSuffix(k, "_PROXY") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop sends SIGTERM, waits, then SIGKILL. It signals only the process it started.
+func (p *process) stop(grace time.Duration) {
+	if p.exited() {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// recordPIDs writes "name pid" lines to <dir>/pids, so `make cluster-down` stops exactly
+// what this cluster started.
+func (c *Cluster) recordPIDs() error {
+	var b strings.Builder
+	for _, p := range c.procs {
+		fmt.Fprintf(&b, "%s %d %s\n", p.name, p.cmd.Process.Pid, p.cmd.Path)
+	}
+	return os.WriteFile(c.path("pids"), []byte(b.String()), 0o644)
+}
+
+// waitFor polls check until it succeeds, a component exits, or the timeout passes.
+func (c *Cluster) waitFor(ctx context.Context, what string, timeout time.Duration, check func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	var last error
+	for {
+		if last = check(ctx); last == nil {
+			c.opts.Log("%s ready after %s", what, time.Since(start).Round(time.Millisecond))
+			return nil
+		}
+		for _, p := range c.procs {
+			if p.exited() {
+				return fmt.Errorf("%s %w while waiting for %s; log %s:\n%s", p.name, errExited, what, p.log, tail(p.log, 15))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w (last error: %v); logs in %s", what, ctx.Err(), last, c.path("logs"))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+var (
+	portsMu  sync.Mutex
+	reserved = map[int]bool{}
+)
+
+// freePorts finds n free loopback ports, never handing out the same port twice in this process.
+func freePorts(n int) ([]int, error) {
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	var ports []int
+	for len(ports) < n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !reserved[port] {
+			reserved[port] = true
+			ports = append(ports, port)
+		}
+	}
+	return ports, nil
+}
+
+// StopRecorded stops the processes listed in <dir>/pids by a detached cluster (make
+// cluster-down), in reverse start order, checking each PID still runs the same binary.
+func StopRecorded(dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, "pids"))
+	if err != nil {
+		return fmt.Errorf("no cluster recorded in %s: %w", dir, err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		var name, path string
+		var pid int
+		if _, err := fmt.Sscanf(lines[i], "%s %d %s", &name, &pid, &path); err != nil {
+			continue
+		}
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err != nil || exe != path {
+			continue // gone, or the PID now belongs to something else
+		}
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		for j := 0; j < 150 && alive(pid, path); j++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if alive(pid, path) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	return os.Remove(filepath.Join(dir, "pids"))
+}
+
+func alive(pid int, path string) bool {
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	return err == nil && exe == path
+}
