@@ -133,7 +133,9 @@ func (c *Cluster) prepare() error {
 	return writeKwokConfig(c.path("kwok"))
 }
 
-func (c *Cluster) path(parts ...string) string { return filepath.Join(append([]string{c.Dir}, parts...)...) }
+func (c *Cluster) path(parts ...string) string {
+	return filepath.Join(append([]string{c.Dir}, parts...)...)
+}
 
 func (c *Cluster) writeKubeconfig() error {
 	p := pki{dir: c.path("pki")}
