@@ -1,0 +1,224 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/go-git/go-billy/v5/osfs"
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+)
+
+// Checkout is a leased, verified checkout of one commit in the cache. Its files stay until
+// Close; read them, never write them: other callers share the directory.
+type Checkout struct {
+	// Dir is the checkout's root directory; it holds no .git.
+	Dir string
+	// Revision is the resolved ref and commit.
+	Revision Revision
+
+	once    sync.Once
+	release func()
+}
+
+// Close ends the lease, letting the cache evict the checkout. It is safe to call twice.
+func (co *Checkout) Close() error {
+	co.once.Do(co.release)
+	return nil
+}
+
+// Checkout resolves ref with a remote check and returns the checkout of its commit,
+// fetching it only when the commit is not cached. Concurrent callers wanting the same
+// commit of the same URL share one fetch. The caller must Close the result.
+func (c *Client) Checkout(ctx context.Context, url string, ref Ref, auth Auth) (*Checkout, error) {
+	req, err := c.prepare(url, ref, auth)
+	if err != nil {
+		return nil, err
+	}
+	// The remote check runs even for a pinned commit: it proves that this caller's
+	// credentials reach the repository before it is handed a shared checkout.
+	advertised, err := c.list(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	rev, name, err := resolve(ref, advertised)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s in %s: %w", ref, req.ep.redacted, err)
+	}
+	key := req.ep.cacheKey() + "/" + rev.Commit
+	// A lost race with eviction between the fetch and the lease is retried; it needs a
+	// cache too small for the checkouts in use.
+	for attempt := 0; attempt < 3; attempt++ {
+		if e, ok := c.cache.acquire(key); ok {
+			if attempt == 0 {
+				c.cacheHits.Add(1)
+			}
+			return c.lease(e, rev), nil
+		}
+		v, err, _ := c.flight.Do(key, func() (any, error) {
+			return c.fetch(ctx, req, name, rev)
+		})
+		if err != nil {
+			return nil, err
+		}
+		// The ref may have moved between the remote check and the fetch: the fetched
+		// commit is the newer truth.
+		key = v.(string)
+		rev.Commit = filepath.Base(key)
+	}
+	return nil, fmt.Errorf("checkout of %s in %s was evicted while fetching: the cache is too small", rev, req.ep.redacted)
+}
+
+func (c *Client) lease(e *cacheEntry, rev Revision) *Checkout {
+	return &Checkout{Dir: e.dir, Revision: rev, release: func() { c.cache.release(e) }}
+}
+
+// fetch fetches one commit into a temporary directory, checks it out, verifies it and
+// moves it into the cache. It returns the cache key of the commit it got.
+func (c *Client) fetch(ctx context.Context, req request, name plumbing.ReferenceName, rev Revision) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	c.fetches.Add(1)
+	work, err := os.MkdirTemp(c.cache.tmpDir(), "fetch-")
+	if err != nil {
+		return "", fmt.Errorf("creating fetch directory: %w", err)
+	}
+	defer os.RemoveAll(work)
+	tree, gitDir := filepath.Join(work, "tree"), filepath.Join(work, "git")
+	for _, d := range []string{tree, gitDir} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return "", fmt.Errorf("creating fetch directory: %w", err)
+		}
+	}
+	treeBudget, gitBudget := c.budgets()
+	// A small object cache keeps memory flat however large the repository is: blobs
+	// stream from the pack on disk to the worktree.
+	storage := filesystem.NewStorage(&limitFS{osfs.New(gitDir, osfs.WithBoundOS()), gitBudget},
+		cache.NewObjectLRU(8*cache.MiByte))
+	repo, err := git.Init(storage, &limitFS{osfs.New(tree, osfs.WithBoundOS()), treeBudget})
+	if err != nil {
+		return "", fmt.Errorf("initialising fetch: %w", err)
+	}
+	commit, err := c.fetchCommit(ctx, repo, req, name, rev)
+	if err == nil {
+		err = checkoutCommit(repo, commit)
+	}
+	if err == nil {
+		err = os.Remove(filepath.Join(tree, ".git")) // go-git's gitdir pointer
+	}
+	if lim := errors.Join(treeBudget.exceeded(), gitBudget.exceeded()); lim != nil {
+		err = lim // The limit is the cause, whatever go-git made of the failed write.
+	}
+	if err == nil {
+		err = verifyTree(tree)
+	}
+	if err != nil {
+		return "", classify("fetching", req.ep.redacted, err)
+	}
+	key := req.ep.cacheKey() + "/" + commit.String()
+	if err := c.cache.add(key, tree, treeBudget.bytes.Load()); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+// budgets bounds the checkout by MaxRepoBytes and MaxFiles, and the fetched Git data by
+// twice MaxRepoBytes: packs are usually smaller than the files they hold, but a pinned
+// commit on a server that cannot serve it shallowly needs the history too.
+func (c *Client) budgets() (tree, gitData *budget) {
+	maxBytes, maxFiles := c.opts.MaxRepoBytes, int64(c.opts.MaxFiles)
+	tree = &budget{maxBytes: maxBytes, maxFiles: maxFiles,
+		tooLarge: func() error {
+			return fmt.Errorf("%w: the checkout exceeds the size limit of %d bytes (MaxRepoBytes)", ErrTooLarge, maxBytes)
+		},
+		tooMany: func() error {
+			return fmt.Errorf("%w: the checkout exceeds the file-count limit of %d files (MaxFiles)", ErrTooManyFiles, maxFiles)
+		}}
+	gitData = &budget{maxBytes: 2 * maxBytes,
+		tooLarge: func() error {
+			return fmt.Errorf("%w: the fetched Git data exceeds %d bytes, twice the size limit (MaxRepoBytes=%d)",
+				ErrTooLarge, 2*maxBytes, maxBytes)
+		}}
+	return tree, gitData
+}
+
+// fetchCommit fetches what rev needs, shallow where the server allows, and returns the
+// commit to check out.
+func (c *Client) fetchCommit(ctx context.Context, repo *git.Repository, req request,
+	name plumbing.ReferenceName, rev Revision) (plumbing.Hash, error) {
+	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{req.ep.url}}); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	opts := &git.FetchOptions{RemoteName: "origin", Auth: req.method, CABundle: req.ca, Tags: git.NoTags, Depth: 1}
+	if name != "" {
+		opts.RefSpecs = []config.RefSpec{config.RefSpec("+" + name + ":" + name)}
+		if err := fetchErr(repo.FetchContext(ctx, opts)); err != nil {
+			return plumbing.ZeroHash, err
+		}
+		ref, err := repo.Reference(name, true)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("%w: %s after fetch: %v", ErrRefNotFound, name, err)
+		}
+		return peel(repo, ref.Hash())
+	}
+	// A pinned commit: servers that allow it send just that commit; others need the
+	// branches and tags, whose history holds it.
+	opts.RefSpecs = []config.RefSpec{config.RefSpec(rev.Commit + ":refs/pinned")}
+	err := fetchErr(repo.FetchContext(ctx, opts))
+	if errors.Is(err, git.ErrExactSHA1NotSupported) {
+		opts.Depth = 0
+		opts.RefSpecs = []config.RefSpec{"+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"}
+		err = fetchErr(repo.FetchContext(ctx, opts))
+	}
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	h := plumbing.NewHash(rev.Commit)
+	if _, err := repo.CommitObject(h); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("%w: commit %s is not in the repository's branches or tags", ErrRefNotFound, rev.Commit)
+	}
+	return h, nil
+}
+
+func fetchErr(err error) error {
+	if errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return nil
+	}
+	return err
+}
+
+// peel follows annotated tags to the commit they tag.
+func peel(repo *git.Repository, h plumbing.Hash) (plumbing.Hash, error) {
+	for range 10 {
+		tag, err := repo.TagObject(h)
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			return h, nil
+		}
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		if tag.TargetType != plumbing.CommitObject && tag.TargetType != plumbing.TagObject {
+			return plumbing.ZeroHash, fmt.Errorf("%w: tag %s points to a %s, not a commit", ErrRefNotFound, tag.Name, tag.TargetType)
+		}
+		h = tag.Target
+	}
+	return plumbing.ZeroHash, fmt.Errorf("%w: tag chain too long", ErrRefNotFound)
+}
+
+func checkoutCommit(repo *git.Repository, commit plumbing.Hash) error {
+	wt, err := repo.Worktree()
+	if err != nil {
+		return err
+	}
+	if err := wt.Checkout(&git.CheckoutOptions{Hash: commit, Force: true}); err != nil {
+		return fmt.Errorf("checking out %s: %w", commit, err)
+	}
+	return nil
+}
