@@ -1,0 +1,151 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap/zapcore"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/landfall-dev/landfall/controllers"
+)
+
+type controllerFlags struct {
+	kubeconfig       string
+	metricsAddr      string
+	probeAddr        string
+	webhookAddr      string
+	leaderElect      bool
+	leaderNamespace  string
+	leaderID         string
+	concurrency      int
+	watchNamespaces  []string
+	cacheDir         string
+	logLevel         string
+	logJSON          bool
+	gracefulShutdown time.Duration
+}
+
+func newControllerCmd() *cobra.Command {
+	f := &controllerFlags{}
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Run the Landfall controller",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runController(f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file; in-cluster config or $KUBECONFIG when empty")
+	fl.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint; 0 disables it")
+	fl.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	fl.StringVar(&f.webhookAddr, "webhook-bind-address", ":9292", "address of the Git webhook receiver; 0 disables it")
+	fl.BoolVar(&f.leaderElect, "leader-elect", true, "hold a leader lease so only one replica reconciles")
+	fl.StringVar(&f.leaderNamespace, "leader-election-namespace", "", "namespace of the leader lease ($POD_NAMESPACE, else landfall-system)")
+	fl.StringVar(&f.leaderID, "leader-election-id", "landfall-controller", "name of the leader lease")
+	fl.IntVar(&f.concurrency, "concurrency", 4, "objects of each kind reconciled at once")
+	fl.StringSliceVar(&f.watchNamespaces, "watch-namespaces", nil, "namespaces whose Landfall objects are reconciled (all when empty)")
+	fl.StringVar(&f.cacheDir, "cache-dir", filepath.Join(os.TempDir(), "landfall"), "where Git checkouts are cached")
+	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info or error")
+	fl.BoolVar(&f.logJSON, "log-json", true, "log JSON lines (false: human-readable console lines)")
+	fl.DurationVar(&f.gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second, "how long running reconciles may take to finish on SIGTERM")
+	return cmd
+}
+
+func runController(f *controllerFlags) error {
+	logger, err := newLogger(f.logLevel, f.logJSON)
+	if err != nil {
+		return err
+	}
+	ctrl.SetLogger(logger)
+	cfg, err := restConfig(f.kubeconfig)
+	if err != nil {
+		return err
+	}
+	scheme, err := controllers.NewScheme()
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        scheme,
+		Metrics:                       metricsserver.Options{BindAddress: f.metricsAddr},
+		HealthProbeBindAddress:        f.probeAddr,
+		LeaderElection:                f.leaderElect,
+		LeaderElectionID:              f.leaderID,
+		LeaderElectionNamespace:       leaderNamespace(f.leaderNamespace),
+		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       &f.gracefulShutdown,
+		Cache:                         cacheOptions(f.watchNamespaces),
+	})
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := controllers.Setup(mgr, controllers.Options{Concurrency: f.concurrency, CacheDir: f.cacheDir}); err != nil {
+		return fmt.Errorf("setting up controllers: %w", err)
+	}
+	logger.Info("Starting controller", "version", version, "namespaces", f.watchNamespaces)
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		return fmt.Errorf("running the manager: %w", err)
+	}
+	logger.Info("Stopped controller")
+	return nil
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		return ctrl.GetConfig()
+	}
+	return clientcmd.BuildConfigFromFlags("", kubeconfig)
+}
+
+func leaderNamespace(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	return "landfall-system"
+}
+
+// cacheOptions limits the informers for Landfall's kinds to the watched namespaces.
+func cacheOptions(namespaces []string) cache.Options {
+	if len(namespaces) == 0 {
+		return cache.Options{}
+	}
+	byNS := map[string]cache.Config{}
+	for _, ns := range namespaces {
+		byNS[ns] = cache.Config{}
+	}
+	return cache.Options{DefaultNamespaces: byNS}
+}
+
+func newLogger(level string, json bool) (logr.Logger, error) {
+	opts := zap.Options{Development: !json}
+	switch level {
+	case "debug":
+		opts.Level = zapcore.DebugLevel
+	case "info":
+		opts.Level = zapcore.InfoLevel
+	case "error":
+		opts.Level = zapcore.ErrorLevel
+	default:
+		return logr.Logger{}, fmt.Errorf("unknown --log-level %q: use debug, info or error", level)
+	}
+	return zap.New(zap.UseFlagOptions(&opts)), nil
+}
