@@ -70,11 +70,11 @@ func parseURL(raw string, allowHTTP bool) (endpoint, error) {
 	if raw == "" {
 		return bad("empty")
 	}
-	if strings.IndexFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
-		return bad("contains spaces or control characters")
-	}
 	if strings.HasPrefix(raw, "-") || strings.Contains(raw, "::") {
 		return bad("remote helpers and option-like URLs are not allowed")
+	}
+	if strings.IndexFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+		return bad("contains spaces or control characters")
 	}
 	if !strings.Contains(raw, "://") {
 		return parseSCP(raw, bad)
@@ -83,22 +83,23 @@ func parseURL(raw string, allowHTTP bool) (endpoint, error) {
 	if err != nil {
 		return bad("%v", err)
 	}
+	switch u.Scheme {
+	case "https", "ssh":
+	case "http":
+		if !allowHTTP {
+			return bad("plain http is not allowed unless insecure is set")
+		}
+	default:
+		return bad("scheme %q is not allowed: use https or ssh", u.Scheme)
+	}
 	if u.Host == "" || u.Hostname() == "" {
 		return bad("no host")
 	}
 	if strings.HasPrefix(u.Hostname(), "-") || strings.HasPrefix(u.Path, "-") {
 		return bad("host or path starts with '-'")
 	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !allowHTTP {
-			return bad("plain http is not allowed unless insecure is set")
-		}
-	case "ssh":
+	if u.Scheme == "ssh" {
 		return sshEndpoint(u, bad)
-	default:
-		return bad("scheme %q is not allowed: use https or ssh", u.Scheme)
 	}
 	if u.User != nil {
 		return bad("credentials must not be in the URL: put them in the credentials Secret")

@@ -11,6 +11,8 @@ package gitserver
 import (
 	"crypto/subtle"
 	"encoding/pem"
+	"io"
+	"log"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -117,6 +119,9 @@ func (s *Server) serveHTTP(tb testing.TB, root string, opts Options) {
 	backend := &cgi.Handler{
 		Path: filepath.Join(strings.TrimSpace(string(exe)), "git-http-backend"),
 		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1"},
+		// Clients that stop reading (a refused fetch over a size limit) are expected.
+		Logger: quiet,
+		Stderr: io.Discard,
 	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !opts.Anonymous && !s.authorized(r) {
@@ -132,12 +137,13 @@ func (s *Server) serveHTTP(tb testing.TB, root string, opts Options) {
 		}
 		backend.ServeHTTP(w, r)
 	})
-	var srv *httptest.Server
+	srv := httptest.NewUnstartedServer(handler)
+	srv.Config.ErrorLog = quiet
 	if opts.TLS {
-		srv = httptest.NewTLSServer(handler)
+		srv.StartTLS()
 		s.CAData = certPEM(srv.Certificate().Raw)
 	} else {
-		srv = httptest.NewServer(handler)
+		srv.Start()
 	}
 	tb.Cleanup(srv.Close)
 	s.URL = srv.URL + "/repo.git"
@@ -151,6 +157,10 @@ func (s *Server) authorized(r *http.Request) bool {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	return ok && s.BearerToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.BearerToken)) == 1
 }
+
+// quiet drops server logs: tests assert on client results, and a client refused on
+// purpose (bad certificate, size limit) makes the server log noise.
+var quiet = log.New(io.Discard, "", 0)
 
 func certPEM(der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
