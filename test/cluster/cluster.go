@@ -168,6 +168,7 @@ func (c *Cluster) Stop() {
 	if c.data != "" {
 		_ = os.RemoveAll(c.data)
 	}
+	_ = os.Remove(c.path("pids"))
 }
 
 // errExited says a component died while the cluster was starting.

@@ -25,6 +25,9 @@ func (c *Cluster) startEtcd(ctx context.Context) error {
 		}
 	}
 	c.data = data
+	if err := os.WriteFile(c.path("etcd-data"), []byte(data), 0o644); err != nil {
+		return err
+	}
 	client := "http://127.0.0.1:" + strconv.Itoa(c.Ports.Etcd)
 	peer := "http://127.0.0.1:" + strconv.Itoa(c.Ports.EtcdPeer)
 	if _, err := c.run("etcd", "etcd", "--name=default", "--data-dir="+data,

@@ -184,6 +184,9 @@ func StopRecorded(dir string) error {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
+	if data, err := os.ReadFile(filepath.Join(dir, "etcd-data")); err == nil {
+		_ = os.RemoveAll(strings.TrimSpace(string(data)))
+	}
 	return os.Remove(filepath.Join(dir, "pids"))
 }
 

@@ -1,0 +1,100 @@
+# Landfall — run `make help` for the targets.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+K8S_VERSION      ?= v1.37.2
+export LANDFALL_TESTBIN ?= $(HOME)/.cache/landfall/testbin/$(K8S_VERSION)
+CLUSTER_DIR      ?= $(HOME)/.cache/landfall/cluster
+BIN              := $(CURDIR)/bin
+CONTROLLER_GEN   := $(BIN)/controller-gen
+GOLANGCI_LINT    := $(BIN)/golangci-lint
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+GOLANGCI_VERSION ?= v2.15.0
+VERSION          ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# Packages run in parallel: each starts its own apiserver or cluster on free ports.
+TEST_PARALLEL    ?= 2
+TEST_TIMEOUT     ?= 40m
+GO_TEST_FLAGS    ?=
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: build
+build: ## Build bin/landfall.
+	go build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN)/landfall ./cmd/landfall
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Generate deepcopy code for the API types.
+	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
+
+.PHONY: manifests
+manifests: $(CONTROLLER_GEN) ## Generate the CRDs into charts/landfall/crds.
+	$(CONTROLLER_GEN) crd:allowDangerousTypes=true paths=./api/... output:crd:artifacts:config=charts/landfall/crds
+
+.PHONY: fmt
+fmt: ## Format the code.
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: vet
+vet: ## Run go vet.
+	go vet ./...
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Run golangci-lint, including the one-way import rules (depguard).
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: verify
+verify: generate manifests ## Fail when generated files are stale or code is unformatted.
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@git diff --exit-code -- api/v1alpha1/zz_generated.deepcopy.go charts/landfall/crds || { echo "generated files are stale: run make generate manifests and commit"; exit 1; }
+
+##@ Test
+
+.PHONY: deps
+deps: ## Install the system packages tests need (git, sshd, prometheus).
+	bash hack/install-test-deps.sh
+
+.PHONY: testbin
+testbin: ## Build kube-apiserver, controller-manager, scheduler, kubectl, etcd and kwok into $LANDFALL_TESTBIN.
+	bash hack/testbin.sh
+
+.PHONY: test
+test: deps testbin verify vet ## Run every test: unit, integration (envtest) and end-to-end (full cluster).
+	go test -p $(TEST_PARALLEL) -timeout $(TEST_TIMEOUT) -count=1 $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-e2e
+test-e2e: deps testbin ## Run only the end-to-end tests on the full local cluster.
+	go test -timeout $(TEST_TIMEOUT) -count=1 -v $(GO_TEST_FLAGS) ./test/e2e/...
+
+.PHONY: bench
+bench: deps testbin ## Run the benchmarks and print their figures.
+	go test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./... | tee bench.out
+	@echo "figures above; raw output in bench.out"
+
+##@ Local cluster and demo
+
+.PHONY: cluster-up
+cluster-up: testbin ## Start a full local cluster in the background and print KUBECONFIG.
+	go run ./test/cluster/cmd/localcluster -dir $(CLUSTER_DIR) up
+
+.PHONY: cluster-down
+cluster-down: ## Stop exactly what cluster-up started.
+	go run ./test/cluster/cmd/localcluster -dir $(CLUSTER_DIR) down
+
+.PHONY: demo
+demo: deps testbin ## The local demo: cluster, Git server, Landfall, a deploy and a rollback.
+	go run ./test/demo
+
+##@ Tools
+
+$(CONTROLLER_GEN):
+	GOBIN=$(BIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+
+$(GOLANGCI_LINT):
+	GOBIN=$(BIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
