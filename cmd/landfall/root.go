@@ -14,6 +14,7 @@ func newRootCmd() *cobra.Command {
 	// Each command lives in its own file as newXCmd.
 	root.AddCommand(
 		newVersionCmd(),
+		newHealthCmd(),
 		newControllerCmd(),
 	)
 	return root

@@ -1,0 +1,43 @@
+package health
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// serviceHealth: only a LoadBalancer Service waits for anything — its external address.
+func serviceHealth(obj *unstructured.Unstructured) Result {
+	if text(obj, "spec", "type") != "LoadBalancer" {
+		return Result{Status: Healthy}
+	}
+	return loadBalancerHealth(obj, "waiting for the load balancer address")
+}
+
+// ingressHealth: an Ingress is serving once its controller has published an address.
+func ingressHealth(obj *unstructured.Unstructured) Result {
+	return loadBalancerHealth(obj, "waiting for the ingress controller to publish an address")
+}
+
+func loadBalancerHealth(obj *unstructured.Unstructured, waiting string) Result {
+	ingress, _, _ := unstructured.NestedSlice(obj.Object, "status", "loadBalancer", "ingress")
+	for _, i := range ingress {
+		m, ok := i.(map[string]any)
+		if !ok {
+			continue
+		}
+		if addr := str(m["ip"]) + str(m["hostname"]); addr != "" {
+			return Result{Status: Healthy, Message: fmt.Sprintf("address %s", firstNonEmpty(str(m["hostname"]), str(m["ip"])))}
+		}
+	}
+	return Result{Status: Progressing, Message: waiting}
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
