@@ -4,13 +4,16 @@
 package controllers
 
 import (
-	"time"
+	"fmt"
+	"path/filepath"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/sync/source"
 )
 
 // Options configure every controller.
@@ -19,10 +22,10 @@ type Options struct {
 	Concurrency int
 	// CacheDir holds Git checkouts.
 	CacheDir string
-	// Jitter spreads periodic requeues, so many objects do not poll at the same moment.
+	// WebhookAddr is the address of the webhook receiver; empty or "0" disables it.
+	WebhookAddr string
+	// Jitter spreads periodic requeues (0.1 = ±5%), so many objects do not poll at once.
 	Jitter float64
-	// RequeueInterval bounds how long an object waits without a watch event.
-	RequeueInterval time.Duration
 }
 
 // NewScheme returns a scheme with the Kubernetes built-in kinds and Landfall's kinds.
@@ -37,9 +40,28 @@ func NewScheme() (*runtime.Scheme, error) {
 	return s, nil
 }
 
-// Setup registers every controller with the manager.
+// Setup registers every controller, and the webhook receiver, with the manager.
 func Setup(mgr ctrl.Manager, opts Options) error {
-	_ = mgr
-	_ = opts
+	if opts.Concurrency < 1 {
+		opts.Concurrency = 1
+	}
+	git, err := source.New(source.Options{CacheDir: filepath.Join(opts.CacheDir, "git"), AllowHTTP: true})
+	if err != nil {
+		return fmt.Errorf("opening the Git cache: %w", err)
+	}
+	refresh := make(chan event.GenericEvent, 64)
+	repos := &RepositoryReconciler{
+		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Source: git,
+		Recorder: mgr.GetEventRecorder("landfall-repository"), Jitter: opts.Jitter,
+	}
+	if err := repos.SetupWithManager(mgr, opts.Concurrency, refresh); err != nil {
+		return err
+	}
+	if opts.WebhookAddr != "" && opts.WebhookAddr != "0" {
+		recv := &WebhookReceiver{Addr: opts.WebhookAddr, Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Refresh: refresh}
+		if err := mgr.Add(recv); err != nil {
+			return err
+		}
+	}
 	return nil
 }

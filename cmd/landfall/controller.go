@@ -95,7 +95,9 @@ func runController(f *controllerFlags) error {
 	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
-	if err := controllers.Setup(mgr, controllers.Options{Concurrency: f.concurrency, CacheDir: f.cacheDir}); err != nil {
+	if err := controllers.Setup(mgr, controllers.Options{
+		Concurrency: f.concurrency, CacheDir: f.cacheDir, WebhookAddr: f.webhookAddr, Jitter: 0.1,
+	}); err != nil {
 		return fmt.Errorf("setting up controllers: %w", err)
 	}
 	logger.Info("Starting controller", "version", version, "namespaces", f.watchNamespaces)

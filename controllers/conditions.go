@@ -1,0 +1,66 @@
+package controllers
+
+import (
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+)
+
+// objectWithConditions is any Landfall object: it has a generation and conditions.
+type objectWithConditions interface {
+	landfallv1.ConditionsAccessor
+	GetGeneration() int64
+}
+
+func setCondition(obj objectWithConditions, typ string, status metav1.ConditionStatus, reason, msg string) {
+	conds := obj.GetConditions()
+	apimeta.SetStatusCondition(&conds, metav1.Condition{
+		Type: typ, Status: status, Reason: reason, Message: truncate(msg, 1024), ObservedGeneration: obj.GetGeneration(),
+	})
+	obj.SetConditions(conds)
+}
+
+// markReady records success: Ready=True, nothing under way, nothing stalled.
+func markReady(obj objectWithConditions, reason, msg string) {
+	setCondition(obj, landfallv1.ConditionReady, metav1.ConditionTrue, reason, msg)
+	removeCondition(obj, landfallv1.ConditionReconciling)
+	removeCondition(obj, landfallv1.ConditionStalled)
+}
+
+// markReconciling says work is under way, with a message naming the phase.
+func markReconciling(obj objectWithConditions, reason, msg string) {
+	setCondition(obj, landfallv1.ConditionReconciling, metav1.ConditionTrue, reason, msg)
+}
+
+// markNotReady records a failure that may pass by itself (retry) or, when stalled, one the
+// user must fix; either way Ready=False with the reason.
+func markNotReady(obj objectWithConditions, reason, msg string, stalled bool) {
+	setCondition(obj, landfallv1.ConditionReady, metav1.ConditionFalse, reason, msg)
+	removeCondition(obj, landfallv1.ConditionReconciling)
+	if stalled {
+		setCondition(obj, landfallv1.ConditionStalled, metav1.ConditionTrue, reason, msg)
+	} else {
+		removeCondition(obj, landfallv1.ConditionStalled)
+	}
+}
+
+func removeCondition(obj objectWithConditions, typ string) {
+	conds := obj.GetConditions()
+	apimeta.RemoveStatusCondition(&conds, typ)
+	obj.SetConditions(conds)
+}
+
+func conditionReason(obj objectWithConditions, typ string) string {
+	if c := apimeta.FindStatusCondition(obj.GetConditions(), typ); c != nil {
+		return c.Reason
+	}
+	return ""
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}

@@ -1,0 +1,55 @@
+package controllers
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+// Landfall's domain metrics, registered with controller-runtime's registry so /metrics
+// serves them next to the reconcile histograms controller-runtime keeps per controller.
+var (
+	fetchDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "landfall_git_operation_duration_seconds",
+		Help:    "Duration of Git operations: remote checks and fetches.",
+		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+	}, []string{"operation"})
+	fetchErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "landfall_git_errors_total",
+		Help: "Failed Git operations by reason.",
+	}, []string{"reason"})
+	webhookRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "landfall_webhook_requests_total",
+		Help: "Webhook requests by provider and HTTP status code.",
+	}, []string{"provider", "code"})
+	conditionGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "landfall_condition",
+		Help: "1 for the status of each condition of each Landfall object; deleted with the object.",
+	}, []string{"kind", "namespace", "name", "type", "status"})
+)
+
+func init() {
+	metrics.Registry.MustRegister(fetchDuration, fetchErrors, webhookRequests, conditionGauge)
+}
+
+// recordConditions exports the object's conditions, dropping stale status series.
+func recordConditions(kind string, obj interface {
+	objectWithConditions
+	GetNamespace() string
+	GetName() string
+}) {
+	ns, name := obj.GetNamespace(), obj.GetName()
+	for _, c := range obj.GetConditions() {
+		for _, s := range []string{"True", "False", "Unknown"} {
+			v := 0.0
+			if string(c.Status) == s {
+				v = 1
+			}
+			conditionGauge.WithLabelValues(kind, ns, name, c.Type, s).Set(v)
+		}
+	}
+}
+
+// forgetObject deletes every series of a deleted object.
+func forgetObject(kind, namespace, name string) {
+	conditionGauge.DeletePartialMatch(prometheus.Labels{"kind": kind, "namespace": namespace, "name": name})
+}

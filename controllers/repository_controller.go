@@ -1,0 +1,145 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/sync/source"
+)
+
+// RepositoryReconciler resolves each Repository's ref to a commit and fetches it into the
+// shared checkout cache. A remote check (advertised refs only) runs on every reconcile; a
+// fetch only when the commit changed. On any error the last good revision stays.
+type RepositoryReconciler struct {
+	client.Client
+	// Secrets reads Secrets straight from the apiserver: caching every Secret of the
+	// cluster in memory would cost memory and widen what a leak exposes.
+	Secrets  client.Reader
+	Source   *source.Client
+	Recorder recorder.EventRecorder
+	// Jitter spreads polls: each requeue waits interval × (1 ± Jitter/2).
+	Jitter float64
+	// now is the clock; tests may replace it.
+	now func() time.Time
+}
+
+// Reconcile fetches one Repository.
+func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	log := ctrl.LoggerFrom(ctx)
+	repo := &landfallv1.Repository{}
+	if err := r.Get(ctx, req.NamespacedName, repo); err != nil {
+		if apierrors.IsNotFound(err) {
+			forgetObject("Repository", req.Namespace, req.Name)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !repo.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	patch := client.MergeFrom(repo.DeepCopy())
+	defer func() {
+		recordConditions("Repository", repo)
+		if err := r.Status().Patch(ctx, repo, patch); err != nil && !apierrors.IsNotFound(err) {
+			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
+		}
+	}()
+	if repo.Spec.Suspend {
+		markNotReady(repo, landfallv1.ReasonSuspended, "polling is suspended; the last revision stays", false)
+		return ctrl.Result{}, nil
+	}
+	repo.Status.LastHandledReconcileAt = repo.Annotations[landfallv1.AnnotationReconcileRequestedAt]
+
+	rev, err := r.fetch(ctx, repo)
+	if err != nil {
+		reason, stalled := fetchFailure(err)
+		fetchErrors.WithLabelValues(reason).Inc()
+		markNotReady(repo, reason, err.Error(), stalled)
+		r.Recorder.Eventf(repo, nil, corev1.EventTypeWarning, reason, "Fetch", "%s", err.Error())
+		log.Info("Fetch failed", "reason", reason, "error", err.Error())
+		if stalled {
+			// The user must act (credentials, URL, ref); poll again at the interval in case
+			// the server side was fixed, without the exponential backoff of an error.
+			return ctrl.Result{RequeueAfter: r.interval(repo)}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	now := metav1.NewTime(r.clock())
+	repo.Status.LastFetchedAt = &now
+	if repo.Status.Revision != rev.String() {
+		r.Recorder.Eventf(repo, nil, corev1.EventTypeNormal, "NewRevision", "Fetch", "stored revision %s", rev.String())
+		log.Info("New revision", "revision", rev.String(), "previous", repo.Status.Revision)
+		repo.Status.Revision = rev.String()
+	}
+	repo.Status.ObservedGeneration = repo.Generation
+	markReady(repo, landfallv1.ReasonSucceeded, "stored revision "+rev.String())
+	return ctrl.Result{RequeueAfter: r.interval(repo)}, nil
+}
+
+// fetch checks the remote and, when the commit is new, fetches and verifies its checkout.
+func (r *RepositoryReconciler) fetch(ctx context.Context, repo *landfallv1.Repository) (source.Revision, error) {
+	if strings.HasPrefix(strings.ToLower(repo.Spec.URL), "http://") && !repo.Spec.Insecure {
+		return source.Revision{}, fmt.Errorf("%w: plain http:// needs spec.insecure: true", source.ErrInvalidURL)
+	}
+	auth, err := r.auth(ctx, repo)
+	if err != nil {
+		return source.Revision{}, err
+	}
+	ref := source.Ref{Branch: repo.Spec.Ref.Branch, Tag: repo.Spec.Ref.Tag, SemVer: repo.Spec.Ref.SemVer, Commit: repo.Spec.Ref.Commit}
+	start := time.Now()
+	rev, err := r.Source.Check(ctx, repo.Spec.URL, ref, auth)
+	fetchDuration.WithLabelValues("check").Observe(time.Since(start).Seconds())
+	if err != nil {
+		return source.Revision{}, err
+	}
+	if rev.String() == repo.Status.Revision && ref.Commit == "" {
+		return rev, nil
+	}
+	start = time.Now()
+	co, err := r.Source.Checkout(ctx, repo.Spec.URL, ref, auth)
+	fetchDuration.WithLabelValues("fetch").Observe(time.Since(start).Seconds())
+	if err != nil {
+		return source.Revision{}, err
+	}
+	defer co.Close()
+	return co.Revision, nil
+}
+
+func (r *RepositoryReconciler) interval(repo *landfallv1.Repository) time.Duration {
+	d := time.Minute
+	if repo.Spec.Interval != nil && repo.Spec.Interval.Duration > 0 {
+		d = repo.Spec.Interval.Duration
+	}
+	return jitter(d, r.Jitter)
+}
+
+func (r *RepositoryReconciler) clock() time.Time {
+	if r.now != nil {
+		return r.now()
+	}
+	return time.Now()
+}
+
+// fetchFailure maps an error to a condition reason, and says whether the user must act.
+func fetchFailure(err error) (reason string, stalled bool) {
+	switch {
+	case errors.Is(err, errSecret):
+		return landfallv1.ReasonSecretNotFound, false
+	case errors.Is(err, source.ErrAuthentication), errors.Is(err, source.ErrHostKey), errors.Is(err, source.ErrInvalidAuth):
+		return landfallv1.ReasonAuthenticationFailed, true
+	case errors.Is(err, source.ErrInvalidURL), errors.Is(err, source.ErrInvalidRef),
+		errors.Is(err, source.ErrTooLarge), errors.Is(err, source.ErrTooManyFiles), errors.Is(err, source.ErrUnsafeCheckout):
+		return landfallv1.ReasonInvalidSpec, true
+	}
+	return landfallv1.ReasonFetchFailed, false
+}

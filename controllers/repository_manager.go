@@ -1,0 +1,40 @@
+package controllers
+
+import (
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+)
+
+// SetupWithManager watches Repositories (spec changes and reconcile requests only, not their
+// own status writes) and the refresh requests of the webhook receiver.
+func (r *RepositoryReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int, refresh <-chan event.GenericEvent) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&landfallv1.Repository{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, requestAnnotationChanged(landfallv1.AnnotationReconcileRequestedAt)))).
+		WatchesRawSource(source.Channel(refresh, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		Named("repository").
+		Complete(r)
+}
+
+// requestAnnotationChanged passes updates that change the given annotation, so a user (or
+// `landfall sync`) can ask for immediate work by setting it to a new value.
+func requestAnnotationChanged(key string) predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return e.ObjectOld.GetAnnotations()[key] != e.ObjectNew.GetAnnotations()[key]
+		},
+		CreateFunc:  func(event.CreateEvent) bool { return true },
+		DeleteFunc:  func(event.DeleteEvent) bool { return true },
+		GenericFunc: func(event.GenericEvent) bool { return true },
+	}
+}
+
