@@ -1,7 +1,6 @@
 package controllers
 
 import (
-
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -37,4 +36,3 @@ func requestAnnotationChanged(key string) predicate.Predicate {
 		GenericFunc: func(event.GenericEvent) bool { return true },
 	}
 }
-

@@ -99,4 +99,3 @@ func (w *WebhookReceiver) receive(ctx context.Context, req *http.Request) (webho
 	}
 	return ev.Provider, http.StatusOK, "ok"
 }
-
