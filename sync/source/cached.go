@@ -1,0 +1,42 @@
+package source
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Cached leases the checkout of a commit already in the cache, with no remote operation.
+// Consumers of a revision that a Repository reconcile has just fetched (and so
+// authenticated) use it to read the files without asking the Git server again; ok is
+// false when the commit is not cached (never fetched, or evicted), and the caller falls
+// back to Checkout. The caller must Close the result.
+func (c *Client) Cached(url string, rev Revision) (co *Checkout, ok bool, err error) {
+	ep, err := parseURL(url, c.opts.AllowHTTP)
+	if err != nil {
+		return nil, false, err
+	}
+	if !fullSHA1.MatchString(rev.Commit) {
+		return nil, false, fmt.Errorf("%w: commit %q is not a full SHA-1", ErrInvalidRef, rev.Commit)
+	}
+	e, ok := c.cache.acquire(ep.cacheKey() + "/" + rev.Commit)
+	if !ok {
+		return nil, false, nil
+	}
+	c.cacheHits.Add(1)
+	return c.lease(e, rev), true, nil
+}
+
+// ParseRevision reads the "<ref>@sha1:<commit>" (or "sha1:<commit>") form of
+// Revision.String.
+func ParseRevision(s string) (Revision, error) {
+	ref, commit := "", s
+	if i := strings.LastIndex(s, "@sha1:"); i >= 0 {
+		ref, commit = s[:i], s[i+len("@sha1:"):]
+	} else if rest, ok := strings.CutPrefix(s, "sha1:"); ok {
+		commit = rest
+	}
+	if !fullSHA1.MatchString(commit) {
+		return Revision{}, fmt.Errorf("%w: revision %q is not <ref>@sha1:<commit>", ErrInvalidRef, s)
+	}
+	return Revision{Ref: ref, Commit: commit}, nil
+}
