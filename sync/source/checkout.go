@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"golang.org/x/sync/singleflight"
 )
 
 // Checkout is a leased, verified checkout of one commit in the cache. Its files stay until
@@ -36,7 +37,8 @@ func (co *Checkout) Close() error {
 
 // Checkout resolves ref with a remote check and returns the checkout of its commit,
 // fetching it only when the commit is not cached. Concurrent callers wanting the same
-// commit of the same URL share one fetch. The caller must Close the result.
+// commit of the same URL share one fetch, which Options.Timeout bounds and which goes on
+// for the others when one caller's context ends. The caller must Close the result.
 func (c *Client) Checkout(ctx context.Context, url string, ref Ref, auth Auth) (*Checkout, error) {
 	req, err := c.prepare(url, ref, auth)
 	if err != nil {
@@ -62,15 +64,23 @@ func (c *Client) Checkout(ctx context.Context, url string, ref Ref, auth Auth) (
 			}
 			return c.lease(e, rev), nil
 		}
-		v, err, _ := c.flight.Do(key, func() (any, error) {
-			return c.fetch(ctx, req, name, rev)
+		// The shared fetch outlives a caller that gives up, so the others still get it;
+		// Options.Timeout bounds it.
+		ch := c.flight.DoChan(key, func() (any, error) {
+			return c.fetch(context.WithoutCancel(ctx), req, name, rev)
 		})
-		if err != nil {
-			return nil, err
+		var res singleflight.Result
+		select {
+		case res = <-ch:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("fetching %s: %w", req.ep.redacted, ctx.Err())
+		}
+		if res.Err != nil {
+			return nil, res.Err
 		}
 		// The ref may have moved between the remote check and the fetch: the fetched
 		// commit is the newer truth.
-		key = v.(string)
+		key = res.Val.(string)
 		rev.Commit = filepath.Base(key)
 	}
 	return nil, fmt.Errorf("checkout of %s in %s was evicted while fetching: the cache is too small", rev, req.ep.redacted)

@@ -46,9 +46,12 @@ func (fs *limitFS) Create(name string) (billy.File, error) {
 }
 
 func (fs *limitFS) OpenFile(name string, flag int, perm os.FileMode) (billy.File, error) {
-	if flag&os.O_CREATE != 0 && name != ".git" {
-		// ".git" at the root is the gitdir pointer go-git writes; it is removed before
-		// the checkout is used, so it does not count.
+	if name == ".git" {
+		// The gitdir pointer go-git writes at the root; it is removed before the
+		// checkout is used, so it does not count.
+		return fs.Filesystem.OpenFile(name, flag, perm)
+	}
+	if flag&os.O_CREATE != 0 {
 		if err := fs.b.addFile(); err != nil {
 			return nil, err
 		}
