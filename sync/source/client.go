@@ -120,6 +120,9 @@ func (c *Client) Check(ctx context.Context, url string, ref Ref, auth Auth) (Rev
 // ListRefs returns the remote refs whose full names match any glob (path.Match syntax,
 // e.g. "refs/pull/*/head"), mapped to the commits they point to.
 func (c *Client) ListRefs(ctx context.Context, url string, globs []string, auth Auth) (map[string]string, error) {
+	if err := validGlobs(globs); err != nil {
+		return nil, err
+	}
 	req, err := c.prepare(url, Ref{Commit: zeroCommit}, auth)
 	if err != nil {
 		return nil, err

@@ -161,10 +161,8 @@ func (m refMap) commit(name string) (string, bool) {
 // match returns the refs whose names match any of the globs (path.Match syntax, so "*"
 // stays within one path segment), peeled to commits.
 func (m refMap) match(globs []string) (map[string]string, error) {
-	for _, g := range globs {
-		if _, err := path.Match(g, ""); err != nil {
-			return nil, fmt.Errorf("%w: glob %q: %v", ErrInvalidRef, g, err)
-		}
+	if err := validGlobs(globs); err != nil {
+		return nil, err
 	}
 	out := map[string]string{}
 	for name := range m {
@@ -179,4 +177,13 @@ func (m refMap) match(globs []string) (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+func validGlobs(globs []string) error {
+	for _, g := range globs {
+		if _, err := path.Match(g, ""); err != nil {
+			return fmt.Errorf("%w: glob %q: %v", ErrInvalidRef, g, err)
+		}
+	}
+	return nil
 }

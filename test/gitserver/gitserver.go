@@ -9,6 +9,7 @@
 package gitserver
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/pem"
 	"io"
@@ -103,11 +104,12 @@ func or(v, def string) string {
 	return v
 }
 
-// UploadPacks counts the fetches served (POST git-upload-pack), the costly requests.
+// UploadPacks counts the fetches served (POST git-upload-pack but protocol v2 ls-refs),
+// the costly requests.
 func (s *Server) UploadPacks() int64 { return s.uploadPacks.Load() }
 
-// Advertisements counts the ref advertisements served (GET info/refs), the cheap requests
-// a remote check makes.
+// Advertisements counts the ref listings served (GET info/refs, and protocol v2 ls-refs),
+// the cheap requests a remote check makes.
 func (s *Server) Advertisements() int64 { return s.advertisments.Load() }
 
 func (s *Server) serveHTTP(tb testing.TB, root string, opts Options) {
@@ -129,12 +131,7 @@ func (s *Server) serveHTTP(tb testing.TB, root string, opts Options) {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
-		switch {
-		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
-			s.uploadPacks.Add(1)
-		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/info/refs"):
-			s.advertisments.Add(1)
-		}
+		s.count(r)
 		backend.ServeHTTP(w, r)
 	})
 	srv := httptest.NewUnstartedServer(handler)
@@ -147,6 +144,26 @@ func (s *Server) serveHTTP(tb testing.TB, root string, opts Options) {
 	}
 	tb.Cleanup(srv.Close)
 	s.URL = srv.URL + "/repo.git"
+}
+
+// count tells ref advertisements from fetches. Protocol v2 clients (the git CLI) list refs
+// with a POST "command=ls-refs", which is an advertisement, not a fetch.
+func (s *Server) count(r *http.Request) {
+	switch {
+	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/info/refs"):
+		s.advertisments.Add(1)
+	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if r.Header.Get("Content-Encoding") == "" && bytes.Contains(body, []byte("command=ls-refs")) {
+			s.advertisments.Add(1)
+			return
+		}
+		s.uploadPacks.Add(1)
+	}
 }
 
 func (s *Server) authorized(r *http.Request) bool {

@@ -81,7 +81,7 @@ var (
 // MaxBodyBytes is the body-size limit receivers should pass to ReadBody.
 const MaxBodyBytes = 1 << 20
 
-// Header reads request headers; http.Header implements it.
+// Header reads request headers with case-insensitive keys, as http.Header does.
 type Header interface {
 	Get(key string) string
 }
