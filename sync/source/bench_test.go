@@ -71,8 +71,13 @@ func BenchmarkFetch50MB(b *testing.B) {
 	auth := basic(srv)
 	b.SetBytes(files * fileSize)
 	var peakHeap, peakRSS uint64
+	base := b.TempDir()
 	for b.Loop() {
-		c := newClient(b, source.Options{CacheDir: b.TempDir()})
+		cacheDir, err := os.MkdirTemp(base, "cache-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := newClient(b, source.Options{CacheDir: cacheDir})
 		runtime.GC()
 		resetPeakRSS()
 		stop := sampleHeap()
@@ -85,6 +90,9 @@ func BenchmarkFetch50MB(b *testing.B) {
 			b.Fatalf("checkout holds %d bytes, want %d", n, files*fileSize)
 		}
 		co.Close()
+		if err := os.RemoveAll(cacheDir); err != nil {
+			b.Fatal(err)
+		}
 		peakHeap = max(peakHeap, heap)
 		peakRSS = max(peakRSS, vmHWM())
 	}
