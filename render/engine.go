@@ -98,6 +98,9 @@ func checkInput(in *Input) (string, error) {
 	if in.Root == "" {
 		return "", fmt.Errorf("%w: no checkout root", ErrInput)
 	}
+	if in.Namespace == "" {
+		return "", fmt.Errorf("%w: no target namespace", ErrInput)
+	}
 	if errs := validation.IsDNS1123Label(in.Namespace); len(errs) > 0 {
 		return "", fmt.Errorf("%w: target namespace %q: %s", ErrInput, in.Namespace, errs[0])
 	}

@@ -17,7 +17,6 @@ package helm
 import (
 	"fmt"
 	"path"
-	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -40,7 +39,7 @@ type Options struct {
 	Namespace   string
 	ValuesFiles []string       // relative to the chart directory
 	Values      map[string]any // inline values, applied after the files
-	KubeVersion string         // e.g. "v1.31.2"; empty means DefaultKubeVersion()
+	KubeVersion string         // e.g. "v1.31.2"; empty means DefaultKubeVersion
 	APIVersions []string       // extra "group/version" or "group/version/Kind" entries
 }
 
@@ -145,7 +144,7 @@ func collectObjects(ch *chart.Chart, files map[string]string, lim manifest.Limit
 func capabilities(kubeVersion string, apiVersions []string) (*chartutil.Capabilities, error) {
 	caps := chartutil.DefaultCapabilities.Copy()
 	if kubeVersion == "" {
-		kubeVersion = DefaultKubeVersion()
+		kubeVersion = DefaultKubeVersion
 	}
 	kv, err := chartutil.ParseKubeVersion(kubeVersion)
 	if err != nil {
@@ -158,17 +157,6 @@ func capabilities(kubeVersion string, apiVersions []string) (*chartutil.Capabili
 }
 
 // DefaultKubeVersion is the Kubernetes version charts see when the destination's is not
-// known: the one Landfall's Kubernetes libraries were built for (k8s.io/apimachinery
-// v0.X.Y means Kubernetes v1.X), or Helm's own default when that cannot be told.
-func DefaultKubeVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, m := range bi.Deps {
-			if m.Path == "k8s.io/apimachinery" && strings.HasPrefix(m.Version, "v0.") {
-				if minor, _, ok := strings.Cut(strings.TrimPrefix(m.Version, "v0."), "."); ok {
-					return "v1." + minor + ".0"
-				}
-			}
-		}
-	}
-	return chartutil.DefaultCapabilities.KubeVersion.Version
-}
+// known: the minor version of the Kubernetes libraries Landfall is built with (a test keeps
+// it in step with go.mod).
+const DefaultKubeVersion = "v1.37.0"

@@ -33,7 +33,7 @@ func validate(ch *chart.Chart, vals map[string]any) error {
 func collect(sb *strings.Builder, ch *chart.Chart, vals map[string]any) {
 	if ch.Schema != nil {
 		if err := validateOne(ch.Schema, vals); err != nil {
-			fmt.Fprintf(sb, "%s: %v\n", ch.Name(), err)
+			fmt.Fprintf(sb, "%s/values.schema.json:\n%v\n", ch.Name(), err)
 		}
 	}
 	for _, sub := range ch.Dependencies() {
@@ -73,5 +73,8 @@ func validateOne(schema []byte, vals map[string]any) error {
 	if err != nil {
 		return err
 	}
-	return sch.Validate(v)
+	if err := sch.Validate(v); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "jsonschema validation failed with '"+url+"#'\n"))
+	}
+	return nil
 }

@@ -26,15 +26,28 @@ var errReadOnly = errors.New("the checkout is read-only during a render")
 type confinedFS struct {
 	fsys     *confine.FS
 	maxNodes int
+	refusal  *error // the first read refused for safety; krusty's messages flatten it
+}
+
+// refuse remembers err when it is a safety refusal rather than an ordinary miss (krusty
+// probes for files that may not exist).
+func (c confinedFS) refuse(err error) error {
+	if *c.refusal == nil && (errors.Is(err, confine.ErrEscapes) || errors.Is(err, confine.ErrAbsolute) ||
+		errors.Is(err, confine.ErrTooLarge) || errors.Is(err, manifest.ErrAliasBomb)) {
+		*c.refusal = err
+	}
+	return err
 }
 
 var _ filesys.FileSystem = confinedFS{}
 
 func (c confinedFS) rel(p string) (string, error) {
 	if filepath.IsAbs(p) {
-		return c.fsys.Rel(p)
+		r, err := c.fsys.Rel(p)
+		return r, c.refuse(err)
 	}
-	return confine.Clean(p)
+	r, err := confine.Clean(p)
+	return r, c.refuse(err)
 }
 
 func (c confinedFS) Create(string) (filesys.File, error) { return nil, errReadOnly }
@@ -51,10 +64,10 @@ func (c confinedFS) ReadFile(p string) ([]byte, error) {
 	}
 	data, err := c.fsys.ReadFile(r)
 	if err != nil {
-		return nil, err
+		return nil, c.refuse(err)
 	}
 	if err := manifest.CheckAliases(r, data, c.maxNodes); err != nil {
-		return nil, err
+		return nil, c.refuse(err)
 	}
 	return data, nil
 }
@@ -77,7 +90,8 @@ func (c confinedFS) stat(p string) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.fsys.Stat(r)
+	st, err := c.fsys.Stat(r)
+	return st, c.refuse(err)
 }
 
 func (c confinedFS) Exists(p string) bool {
@@ -97,7 +111,7 @@ func (c confinedFS) ReadDir(p string) ([]string, error) {
 	}
 	entries, err := c.fsys.ReadDir(r)
 	if err != nil {
-		return nil, err
+		return nil, c.refuse(err)
 	}
 	names := make([]string, len(entries))
 	for i, e := range entries {
@@ -115,11 +129,11 @@ func (c confinedFS) CleanedAbs(p string) (filesys.ConfirmedDir, string, error) {
 	}
 	st, err := c.fsys.Stat(r)
 	if err != nil {
-		return "", "", err
+		return "", "", c.refuse(err)
 	}
 	real, err := c.fsys.Real(r)
 	if err != nil {
-		return "", "", err
+		return "", "", c.refuse(err)
 	}
 	abs := c.fsys.Abs(real)
 	if st.IsDir() {

@@ -9,7 +9,6 @@
 package kustomize
 
 import (
-	"fmt"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -36,7 +35,7 @@ func Render(fsys *confine.FS, dir string, lim manifest.Limits) ([]*unstructured.
 	}
 	out, err := build(fsys, real, lim.MaxNodes, s.openAPI)
 	if err != nil {
-		return nil, fsys.Relative(fmt.Errorf("kustomize build %s: %w", dir, err))
+		return nil, fsys.Relative(err)
 	}
 	dec := manifest.NewDecoder(lim)
 	if err := dec.Decode("kustomize build "+dir, out); err != nil {
@@ -53,8 +52,13 @@ func build(fsys *confine.FS, dir string, maxNodes int, customSchema bool) ([]byt
 		// the next application's build. The default schema is parsed again on next use.
 		defer openapi.ResetOpenAPI()
 	}
+	var refusal error
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	m, err := k.Run(confinedFS{fsys: fsys, maxNodes: maxNodes}, fsys.Abs(dir))
+	m, err := k.Run(confinedFS{fsys: fsys, maxNodes: maxNodes, refusal: &refusal}, fsys.Abs(dir))
+	if refusal != nil {
+		// Krusty formats errors into strings; the refusal itself says more, and keeps its type.
+		return nil, refusal
+	}
 	if err != nil {
 		return nil, err
 	}

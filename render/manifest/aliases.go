@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -18,22 +17,33 @@ var ErrAliasBomb = errors.New("YAML alias expansion exceeds the limit")
 // over the shared node graph, so a bomb costs no more to check than its own size. Input that
 // is not YAML is not this check's business and passes (the real parser reports it).
 func CheckAliases(name string, data []byte, maxNodes int) error {
+	if doc, line := firstBomb(data, maxNodes); doc > 0 {
+		return fmt.Errorf("%s: document %d (line %d): expands to more than %d nodes: %w",
+			name, doc, line, maxNodes, ErrAliasBomb)
+	}
+	return nil
+}
+
+// firstBomb returns the number and line of the first document that expands to more than
+// maxNodes nodes, or 0.
+func firstBomb(data []byte, maxNodes int) (doc, line int) {
 	if maxNodes <= 0 || !bytes.Contains(data, []byte("*")) {
-		return nil // no alias, nothing can expand
+		return 0, 0 // no alias, nothing can expand
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for i := 1; ; i++ {
-		var doc yaml.Node
-		if err := dec.Decode(&doc); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return nil // a syntax error: reported by whoever parses it for real
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			// io.EOF, or a syntax error that whoever parses it for real will report.
+			return 0, 0
 		}
 		c := counter{max: int64(maxNodes), memo: map[*yaml.Node]int64{}}
-		if n := c.count(&doc); n > c.max {
-			return fmt.Errorf("%s: document %d (line %d): expands to more than %d nodes: %w",
-				name, i, doc.Line, maxNodes, ErrAliasBomb)
+		if c.count(&n) > c.max {
+			line := n.Line
+			if len(n.Content) > 0 {
+				line = n.Content[0].Line // where the content starts, past any "---"
+			}
+			return i, line
 		}
 	}
 }

@@ -46,8 +46,8 @@ func (d *Decoder) Decode(name string, data []byte) error {
 	}
 	for _, doc := range split(data) {
 		where := fmt.Sprintf("%s: document %d (line %d)", name, doc.index, doc.line)
-		if err := CheckAliases(where, doc.data, d.limits.MaxNodes); err != nil {
-			return err
+		if n, _ := firstBomb(doc.data, d.limits.MaxNodes); n > 0 {
+			return fmt.Errorf("%s: expands to more than %d nodes: %w", where, d.limits.MaxNodes, ErrAliasBomb)
 		}
 		objs, err := toObjects(doc.data)
 		if err != nil {
