@@ -53,3 +53,43 @@ func recordConditions(kind string, obj interface {
 func forgetObject(kind, namespace, name string) {
 	conditionGauge.DeletePartialMatch(prometheus.Labels{"kind": kind, "namespace": namespace, "name": name})
 }
+
+// Sync metrics, per Application and environment; deleted with the Application.
+var (
+	renderDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "landfall_render_duration_seconds",
+		Help:    "Duration of renders (cache hits included).",
+		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"namespace", "application", "environment"})
+	syncDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "landfall_sync_duration_seconds",
+		Help:    "Duration of apply and prune of one environment.",
+		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}, []string{"namespace", "application", "environment"})
+	objectChanges = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "landfall_objects_total",
+		Help: "Objects handled by sync, by action (created, configured, unchanged, pruned, skipped, failed).",
+	}, []string{"namespace", "application", "environment", "action"})
+	driftCorrections = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "landfall_drift_corrections_total",
+		Help: "Syncs that re-applied objects changed by hand (self-heal).",
+	}, []string{"namespace", "application", "environment"})
+	pruneHolds = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "landfall_prune_holds_total",
+		Help: "Prunes held because they would delete all, or more than half, of an environment.",
+	}, []string{"namespace", "application", "environment"})
+)
+
+func init() {
+	metrics.Registry.MustRegister(renderDuration, syncDuration, objectChanges, driftCorrections, pruneHolds)
+}
+
+// forgetApplication deletes every per-environment series of a deleted Application.
+func forgetApplication(namespace, name string) {
+	l := prometheus.Labels{"namespace": namespace, "application": name}
+	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
+		renderDuration, syncDuration, objectChanges, driftCorrections, pruneHolds,
+	} {
+		v.DeletePartialMatch(l)
+	}
+}

@@ -4,15 +4,19 @@
 package controllers
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/render"
 	"github.com/landfall-dev/landfall/sync/source"
 )
 
@@ -26,6 +30,8 @@ type Options struct {
 	WebhookAddr string
 	// Jitter spreads periodic requeues (0.1 = ±5%), so many objects do not poll at once.
 	Jitter float64
+	// Resync is how often an Application is looked at without any event (default 10m).
+	Resync time.Duration
 }
 
 // NewScheme returns a scheme with the Kubernetes built-in kinds and Landfall's kinds.
@@ -57,6 +63,9 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err := repos.SetupWithManager(mgr, opts.Concurrency, refresh); err != nil {
 		return err
 	}
+	if err := setupApplications(mgr, opts, git); err != nil {
+		return err
+	}
 	if opts.WebhookAddr != "" && opts.WebhookAddr != "0" {
 		recv := &WebhookReceiver{Addr: opts.WebhookAddr, Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Refresh: refresh}
 		if err := mgr.Add(recv); err != nil {
@@ -64,4 +73,23 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		}
 	}
 	return nil
+}
+
+func setupApplications(mgr ctrl.Manager, opts Options, git *source.Client) error {
+	dests, err := newDestinations(mgr.GetConfig(), mgr.GetAPIReader(), client.Options{Scheme: mgr.GetScheme()})
+	if err != nil {
+		return err
+	}
+	tracker := newDriftTracker()
+	wake := make(chan event.GenericEvent, 1024)
+	watcher := newDriftWatcher(tracker, wake)
+	if err := mgr.Add(watcher); err != nil {
+		return err
+	}
+	apps := &ApplicationReconciler{
+		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Source: git, Renderer: render.New(),
+		Recorder: mgr.GetEventRecorder("landfall-application"), Clusters: dests, Drift: tracker,
+		Watcher: watcher, Resync: opts.Resync, Jitter: opts.Jitter,
+	}
+	return apps.SetupWithManager(context.Background(), mgr, opts.Concurrency, wake)
 }

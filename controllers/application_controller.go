@@ -1,0 +1,157 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/render"
+	"github.com/landfall-dev/landfall/sync/source"
+)
+
+// finalizer lets Landfall delete what an Application created before the Application goes.
+const finalizer = "landfall.dev/finalizer"
+
+// ApplicationReconciler deploys each Application's revision to its environments in order:
+// render → sync window → apply → prune → record.
+type ApplicationReconciler struct {
+	client.Client
+	Secrets  client.Reader
+	Source   *source.Client
+	Renderer render.Renderer
+	Recorder recorder.EventRecorder
+	// Clusters gives the client of an environment's destination.
+	Clusters *destinations
+	// Drift remembers which environments' live objects changed since their last sync.
+	Drift *driftTracker
+	// Watcher watches the kinds applied, to notice drift.
+	Watcher *driftWatcher
+	// Resync is how often an Application is reconciled without any event.
+	Resync time.Duration
+	Jitter float64
+	now    func() time.Time
+}
+
+// Reconcile deploys one Application.
+func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	app := &landfallv1.Application{}
+	if err := r.Get(ctx, req.NamespacedName, app); err != nil {
+		if apierrors.IsNotFound(err) {
+			forgetObject("Application", req.Namespace, req.Name)
+			forgetApplication(req.Namespace, req.Name)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !app.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.finalize(ctx, app)
+	}
+	if controllerutil.AddFinalizer(app, finalizer) {
+		return ctrl.Result{}, r.Update(ctx, app)
+	}
+	patch := client.MergeFrom(app.DeepCopy())
+	defer func() {
+		recordConditions("Application", app)
+		if err := r.Status().Patch(ctx, app, patch); err != nil && !apierrors.IsNotFound(err) {
+			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
+		}
+	}()
+	if app.Spec.Suspend {
+		markNotReady(app, landfallv1.ReasonSuspended, "syncing is suspended; live objects are left as they are", false)
+		return ctrl.Result{}, nil
+	}
+	if err := validateApplication(app); err != nil {
+		markNotReady(app, landfallv1.ReasonInvalidSpec, err.Error(), true)
+		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, landfallv1.ReasonInvalidSpec, "Validate", "%s", err.Error())
+		return ctrl.Result{}, nil
+	}
+	co, err := r.checkout(ctx, app)
+	if err != nil {
+		return r.notReady(ctx, app, err)
+	}
+	defer co.Close()
+	app.Status.Revision = co.Revision.String()
+	return r.syncEnvironments(ctx, app, co)
+}
+
+// syncEnvironments syncs each environment in order and stops at the first that is not done.
+func (r *ApplicationReconciler) syncEnvironments(ctx context.Context, app *landfallv1.Application, co *source.Checkout) (ctrl.Result, error) {
+	manual := app.Annotations[landfallv1.AnnotationSyncRequestedAt] != "" &&
+		app.Annotations[landfallv1.AnnotationSyncRequestedAt] != app.Status.LastHandledSyncAt
+	requeue := jitter(r.resync(), r.Jitter)
+	for i := range app.Spec.Environments {
+		env := &app.Spec.Environments[i]
+		out := r.syncEnvironment(ctx, app, env, co, manual)
+		if out.requeue > 0 && out.requeue < requeue {
+			requeue = out.requeue
+		}
+		if out.err != nil || out.blocked {
+			summarize(app)
+			return r.environmentFailed(ctx, app, env, out, requeue)
+		}
+	}
+	if manual {
+		app.Status.LastHandledSyncAt = app.Annotations[landfallv1.AnnotationSyncRequestedAt]
+	}
+	summarize(app)
+	app.Status.ObservedGeneration = app.Generation
+	markReady(app, landfallv1.ReasonSucceeded, fmt.Sprintf("revision %s applied to %d environment(s)",
+		app.Status.Revision, len(app.Spec.Environments)))
+	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// environmentFailed records why an environment stopped the rollout.
+func (r *ApplicationReconciler) environmentFailed(ctx context.Context, app *landfallv1.Application,
+	env *landfallv1.Environment, out envOutcome, requeue time.Duration) (ctrl.Result, error) {
+	msg := fmt.Sprintf("environment %s: %s", env.Name, out.message)
+	if out.blocked {
+		markNotReady(app, out.reason, msg, false)
+		setCondition(app, landfallv1.ConditionReconciling, "True", out.reason, msg)
+		return ctrl.Result{RequeueAfter: requeue}, nil
+	}
+	markNotReady(app, out.reason, msg, out.stalled)
+	ctrl.LoggerFrom(ctx).Info("Sync failed", "environment", env.Name, "reason", out.reason, "error", out.message)
+	if out.stalled {
+		return ctrl.Result{RequeueAfter: requeue}, nil
+	}
+	return ctrl.Result{}, out.err
+}
+
+// notReady records an error that happened before any environment was looked at.
+func (r *ApplicationReconciler) notReady(ctx context.Context, app *landfallv1.Application, err error) (ctrl.Result, error) {
+	var missing errRepositoryNotReady
+	if errors.As(err, &missing) {
+		markNotReady(app, landfallv1.ReasonRepositoryNotReady, err.Error(), false)
+		return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
+	}
+	reason, stalled := fetchFailure(err)
+	markNotReady(app, reason, err.Error(), stalled)
+	r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, reason, "Fetch", "%s", err.Error())
+	ctrl.LoggerFrom(ctx).Info("Checkout failed", "reason", reason, "error", err.Error())
+	if stalled {
+		return ctrl.Result{RequeueAfter: jitter(r.resync(), r.Jitter)}, nil
+	}
+	return ctrl.Result{}, err
+}
+
+func (r *ApplicationReconciler) resync() time.Duration {
+	if r.Resync > 0 {
+		return r.Resync
+	}
+	return 10 * time.Minute
+}
+
+func (r *ApplicationReconciler) clock() time.Time {
+	if r.now != nil {
+		return r.now()
+	}
+	return time.Now()
+}

@@ -1,0 +1,226 @@
+package controllers_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/test/gitserver"
+)
+
+const deploymentYAML = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "registry.example/web:v1"}]}
+`
+
+const serviceYAML = `apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80}]
+`
+
+const configMapYAML = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: web-config}
+data: {greeting: hello}
+`
+
+// fixture is a Git server, a Repository and an Application in a fresh namespace.
+type fixture struct {
+	srv  *gitserver.Server
+	repo *landfallv1.Repository
+	app  *landfallv1.Application
+	ns   string
+}
+
+func newFixture(t *testing.T, files map[string]string, mutate func(*landfallv1.Application)) *fixture {
+	t.Helper()
+	srv := gitserver.New(t, gitserver.Options{})
+	srv.Commit(t, "main", files)
+	ns := newNamespace(t)
+	f := &fixture{srv: srv, ns: ns, repo: newRepository(t, ns, srv, time.Hour)}
+	f.app = &landfallv1.Application{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
+		Spec: landfallv1.ApplicationSpec{
+			RepositoryRef: landfallv1.LocalObjectReference{Name: f.repo.Name},
+			Path:          "apps/web",
+			Environments:  []landfallv1.Environment{{Name: "staging", Namespace: ns + "-staging"}},
+			Prune:         true, SelfHeal: true,
+		},
+	}
+	if mutate != nil {
+		mutate(f.app)
+	}
+	if err := k8s.Create(context.Background(), f.app); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// push commits a change and sends the webhook, as a Git host would.
+func (f *fixture) push(t *testing.T, change func(dir string)) string {
+	t.Helper()
+	commit := f.srv.CommitChange(t, "main", change)
+	if code := sendHook(t, f.repo, hookToken, []byte(pushBody)); code != http.StatusOK {
+		t.Fatalf("webhook answered %d", code)
+	}
+	return commit
+}
+
+func (f *fixture) get(g Gomega) *landfallv1.Application {
+	app := &landfallv1.Application{}
+	g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(f.app), app)).To(Succeed())
+	return app
+}
+
+func envStatus(g Gomega, app *landfallv1.Application, name string) landfallv1.EnvironmentStatus {
+	for _, e := range app.Status.Environments {
+		if e.Name == name {
+			return e
+		}
+	}
+	g.Expect(name).To(BeEmpty(), "no status for environment")
+	return landfallv1.EnvironmentStatus{}
+}
+
+func exists(ns, name string, obj client.Object) func() error {
+	return func() error { return k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, obj) }
+}
+
+func appFiles() map[string]string {
+	return map[string]string{"apps/web/deployment.yaml": deploymentYAML, "apps/web/service.yaml": serviceYAML,
+		"apps/web/configmap.yaml": configMapYAML}
+}
+
+func TestApplicationAppliesPrunesAndSurvivesBadRenders(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	f := newFixture(t, appFiles(), nil)
+	target := f.ns + "-staging"
+
+	cm := &corev1.ConfigMap{}
+	g.Eventually(exists(target, "web-config", cm), timeout, poll).Should(Succeed())
+	g.Expect(cm.Annotations[landfallv1.AnnotationOwner]).To(Equal(f.ns + "/web/staging"))
+	g.Eventually(func(g Gomega) {
+		app := f.get(g)
+		g.Expect(apimeta.IsStatusConditionTrue(app.Status.Conditions, landfallv1.ConditionReady)).To(BeTrue())
+		st := envStatus(g, app, "staging")
+		g.Expect(st.Sync).To(Equal(landfallv1.SyncSynced))
+		g.Expect(st.Inventory.Entries).To(HaveLen(3))
+	}, timeout, poll).Should(Succeed())
+
+	// An object someone else made, with a copied Landfall label but no owner annotation.
+	intruder := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "intruder", Namespace: target,
+		Labels: map[string]string{landfallv1.LabelManaged: "true", landfallv1.LabelApplication: f.ns + ".web"}}}
+	g.Expect(k8s.Create(ctx, intruder)).To(Succeed())
+
+	// A file removed from Git: its object is pruned, nothing else is.
+	f.push(t, func(dir string) { g.Expect(os.Remove(filepath.Join(dir, "apps/web/configmap.yaml"))).To(Succeed()) })
+	g.Eventually(func() bool { return apierrors.IsNotFound(exists(target, "web-config", &corev1.ConfigMap{})()) }, timeout, poll).Should(BeTrue())
+	g.Expect(exists(target, "intruder", &corev1.ConfigMap{})()).To(Succeed())
+	g.Expect(exists(target, "web", &corev1.Service{})()).To(Succeed())
+
+	// A broken manifest: a clear condition and an Event; nothing is pruned.
+	f.push(t, func(dir string) {
+		g.Expect(os.WriteFile(filepath.Join(dir, "apps/web/service.yaml"), []byte("kind: [broken"), 0o644)).To(Succeed())
+	})
+	g.Eventually(func(g Gomega) {
+		ready := apimeta.FindStatusCondition(f.get(g).Status.Conditions, landfallv1.ConditionReady)
+		g.Expect(ready).NotTo(BeNil())
+		g.Expect(ready.Reason).To(Equal(landfallv1.ReasonRenderFailed))
+		g.Expect(ready.Message).To(ContainSubstring("service.yaml"))
+	}, timeout, poll).Should(Succeed())
+	g.Consistently(exists(target, "web", &corev1.Service{}), 2*time.Second, poll).Should(Succeed())
+
+	// Fixed: synced again.
+	f.push(t, func(dir string) {
+		g.Expect(os.WriteFile(filepath.Join(dir, "apps/web/service.yaml"), []byte(serviceYAML), 0o644)).To(Succeed())
+	})
+	g.Eventually(func(g Gomega) {
+		g.Expect(apimeta.IsStatusConditionTrue(f.get(g).Status.Conditions, landfallv1.ConditionReady)).To(BeTrue())
+	}, timeout, poll).Should(Succeed())
+}
+
+func TestApplicationSelfHealAndDriftReport(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	f := newFixture(t, appFiles(), nil)
+	target := f.ns + "-staging"
+	cm := &corev1.ConfigMap{}
+	g.Eventually(exists(target, "web-config", cm), timeout, poll).Should(Succeed())
+
+	// With self-heal, a hand edit is reverted.
+	cm.Data["greeting"] = "edited by hand"
+	g.Expect(k8s.Update(ctx, cm)).To(Succeed())
+	g.Eventually(func(g Gomega) string {
+		g.Expect(exists(target, "web-config", cm)()).To(Succeed())
+		return cm.Data["greeting"]
+	}, 5*time.Second, poll).Should(Equal("hello"))
+
+	// Without it, the drift is reported and left alone.
+	app := f.get(g)
+	app.Spec.SelfHeal = false
+	g.Expect(k8s.Update(ctx, app)).To(Succeed())
+	g.Eventually(func(g Gomega) int64 { return f.get(g).Status.ObservedGeneration }, timeout, poll).Should(Equal(app.Generation))
+	g.Expect(exists(target, "web-config", cm)()).To(Succeed())
+	cm.Data["greeting"] = "edited again"
+	g.Expect(k8s.Update(ctx, cm)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		st := envStatus(g, f.get(g), "staging")
+		g.Expect(st.Sync).To(Equal(landfallv1.SyncOutOfSync))
+		g.Expect(st.OutOfSync).To(ContainElement(ContainSubstring("web-config")))
+	}, timeout, poll).Should(Succeed())
+	g.Expect(exists(target, "web-config", cm)()).To(Succeed())
+	g.Expect(cm.Data["greeting"]).To(Equal("edited again"))
+}
+
+func TestApplicationSyncWindowAndEnvironments(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	f := newFixture(t, appFiles(), func(a *landfallv1.Application) {
+		a.Spec.Environments = append(a.Spec.Environments, landfallv1.Environment{Name: "production", Namespace: a.Namespace + "-prod"})
+		a.Spec.SyncWindows = []landfallv1.SyncWindow{{Kind: landfallv1.SyncWindowDeny, Schedule: "* * * * *",
+			Duration: metav1.Duration{Duration: time.Hour}}}
+	})
+	g.Eventually(func(g Gomega) {
+		ready := apimeta.FindStatusCondition(f.get(g).Status.Conditions, landfallv1.ConditionReady)
+		g.Expect(ready).NotTo(BeNil())
+		g.Expect(ready.Reason).To(Equal(landfallv1.ReasonOutsideSyncWindow))
+		g.Expect(ready.Message).To(ContainSubstring("deny window"))
+	}, timeout, poll).Should(Succeed())
+	g.Expect(apierrors.IsNotFound(exists(f.ns+"-staging", "web", &corev1.Service{})())).To(BeTrue(), "nothing applied in a deny window")
+
+	app := f.get(g)
+	app.Spec.SyncWindows = nil
+	g.Expect(k8s.Update(ctx, app)).To(Succeed())
+	for _, ns := range []string{f.ns + "-staging", f.ns + "-prod"} {
+		g.Eventually(exists(ns, "web", &corev1.Service{}), timeout, poll).Should(Succeed())
+	}
+	g.Eventually(func(g Gomega) {
+		app := f.get(g)
+		for _, env := range []string{"staging", "production"} {
+			st := envStatus(g, app, env)
+			g.Expect(st.Sync).To(Equal(landfallv1.SyncSynced))
+			g.Expect(st.Revision).To(Equal(app.Status.Revision))
+		}
+	}, timeout, poll).Should(Succeed())
+}

@@ -1,0 +1,65 @@
+package controllers
+
+import (
+	"context"
+
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+)
+
+// repositoryRefIndex indexes Applications by the Repository they deploy from.
+const repositoryRefIndex = "spec.repositoryRef.name"
+
+// SetupWithManager watches Applications (spec changes and sync requests), their
+// Repositories (new revisions) and the drift wake-ups of the managed objects.
+func (r *ApplicationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int, wake <-chan event.GenericEvent) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &landfallv1.Application{}, repositoryRefIndex,
+		func(o client.Object) []string { return []string{o.(*landfallv1.Application).Spec.RepositoryRef.Name} }); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&landfallv1.Application{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, requestAnnotationChanged(landfallv1.AnnotationSyncRequestedAt)))).
+		Watches(&landfallv1.Repository{}, handler.EnqueueRequestsFromMapFunc(r.applicationsOf),
+			builder.WithPredicates(revisionChanged())).
+		WatchesRawSource(source.Channel(wake, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		Named("application").
+		Complete(r)
+}
+
+// applicationsOf maps a Repository to the Applications that deploy from it.
+func (r *ApplicationReconciler) applicationsOf(ctx context.Context, o client.Object) []reconcile.Request {
+	apps := &landfallv1.ApplicationList{}
+	if err := r.List(ctx, apps, client.InNamespace(o.GetNamespace()), client.MatchingFields{repositoryRefIndex: o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Cannot list Applications of a Repository", "repository", o.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(apps.Items))
+	for _, a := range apps.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
+	}
+	return reqs
+}
+
+// revisionChanged passes Repositories whose revision changed (or that appear).
+func revisionChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return e.ObjectOld.(*landfallv1.Repository).Status.Revision != e.ObjectNew.(*landfallv1.Repository).Status.Revision
+		},
+		CreateFunc:  func(event.CreateEvent) bool { return true },
+		DeleteFunc:  func(event.DeleteEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}

@@ -1,0 +1,138 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/sync/apply"
+)
+
+// applier returns the apply manager of one environment of one Application.
+func (r *ApplicationReconciler) applier(dest *destination, app *landfallv1.Application, env string) (*apply.Manager, error) {
+	return apply.New(dest.client, apply.Options{
+		FieldManager:    landfallv1.FieldManager,
+		OwnerAnnotation: landfallv1.AnnotationOwner,
+		Owner:           ownerOf(app, env),
+		WaveAnnotation:  landfallv1.AnnotationSyncWave,
+	})
+}
+
+func recordChanges(app *landfallv1.Application, env string, cs *apply.ChangeSet) {
+	if cs == nil {
+		return
+	}
+	for action, n := range cs.Counts() {
+		objectChanges.WithLabelValues(app.Namespace, app.Name, env, strings.ToLower(string(action))).Add(float64(n))
+	}
+}
+
+// reportDrift compares live objects with Git without changing them (self-heal is off), and
+// names what differs.
+func (r *ApplicationReconciler) reportDrift(ctx context.Context, app *landfallv1.Application, env string,
+	st *landfallv1.EnvironmentStatus, dest *destination, objs []*unstructured.Unstructured) envOutcome {
+	mgr, err := r.applier(dest, app, env)
+	if err != nil {
+		return failed(landfallv1.ReasonApplyFailed, err, false)
+	}
+	drifted, _, err := mgr.Drifted(ctx, objs)
+	if err != nil {
+		r.Drift.markDirty(envKey{app.Namespace, app.Name, env})
+		return failed(landfallv1.ReasonApplyFailed, fmt.Errorf("comparing live objects: %w", err), false)
+	}
+	var names []string
+	for _, a := range []apply.Action{apply.Created, apply.Configured} {
+		for _, ref := range drifted.Refs(a) {
+			names = append(names, ref.String())
+		}
+	}
+	if len(names) == 0 {
+		st.Sync, st.OutOfSync = landfallv1.SyncSynced, nil
+		return envOutcome{}
+	}
+	st.Sync = landfallv1.SyncOutOfSync
+	st.OutOfSync = names[:min(len(names), 20)]
+	st.Message = fmt.Sprintf("%d object(s) differ from Git and self-heal is off: %s", len(names), strings.Join(st.OutOfSync, ", "))
+	r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, "OutOfSync", "Compare", "environment %s: %s", env, st.Message)
+	return envOutcome{}
+}
+
+// finalize deletes what the Application created, in every environment, then lets it go.
+// Objects Landfall did not create (no matching owner annotation) are never touched.
+func (r *ApplicationReconciler) finalize(ctx context.Context, app *landfallv1.Application) error {
+	if !controllerutil.ContainsFinalizer(app, finalizer) {
+		return nil
+	}
+	var errs []error
+	if app.Spec.Prune {
+		for _, env := range app.Spec.Environments {
+			errs = append(errs, r.deleteEnvironment(ctx, app, env))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, "DeleteFailed", "Delete", "%s", err.Error())
+		return err
+	}
+	r.Drift.forget(app.Namespace, app.Name)
+	controllerutil.RemoveFinalizer(app, finalizer)
+	ctrl.LoggerFrom(ctx).Info("Deleted application objects")
+	return r.Update(ctx, app)
+}
+
+func (r *ApplicationReconciler) deleteEnvironment(ctx context.Context, app *landfallv1.Application, env landfallv1.Environment) error {
+	var st *landfallv1.EnvironmentStatus
+	for i := range app.Status.Environments {
+		if app.Status.Environments[i].Name == env.Name {
+			st = &app.Status.Environments[i]
+		}
+	}
+	if st == nil || st.Inventory == nil {
+		return nil
+	}
+	inv, err := decodeInventory(st)
+	if err != nil {
+		return err
+	}
+	dest, err := r.Clusters.get(ctx, app.Namespace, env.Cluster)
+	if err != nil {
+		return err
+	}
+	mgr, err := r.applier(dest, app, env.Name)
+	if err != nil {
+		return err
+	}
+	_, _, err = mgr.Prune(ctx, refsOf(inv))
+	return err
+}
+
+// ensureNamespace creates the environment's namespace when it is missing, marked with the
+// owner annotation so a Preview may delete it later. An existing namespace is left as is:
+// Landfall never adopts, and so never deletes, a namespace it did not create.
+func (r *ApplicationReconciler) ensureNamespace(ctx context.Context, dest *destination, app *landfallv1.Application, env string, name string) error {
+	ns := &corev1.Namespace{}
+	err := dest.client.Get(ctx, client.ObjectKey{Name: name}, ns)
+	if !apierrors.IsNotFound(err) {
+		return err
+	}
+	ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name,
+		Labels:      map[string]string{landfallv1.LabelManaged: "true", landfallv1.LabelApplication: applicationLabel(app.Namespace, app.Name)},
+		Annotations: map[string]string{landfallv1.AnnotationOwner: ownerOf(app, env), annotationCreatedNamespace: "true"},
+	}}
+	if err := dest.client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// annotationCreatedNamespace marks a namespace Landfall created for an environment.
+const annotationCreatedNamespace = "landfall.dev/created-namespace"
