@@ -25,7 +25,6 @@ func installCRDs(ctx context.Context, c *cluster.Cluster) (string, error) {
 	return fmt.Sprintf("%d CRDs established", len(crds)), nil
 }
 
-
 // startController builds the landfall binary and runs it against the cluster until healthy.
 func startController(ctx context.Context, dir, kubeconfig string) (*exec.Cmd, error) {
 	bin := filepath.Join(dir, "landfall")
