@@ -16,6 +16,7 @@ func newRootCmd() *cobra.Command {
 		newVersionCmd(),
 		newHealthCmd(),
 		newControllerCmd(),
+		newRenderCmd(),
 	)
 	return root
 }
