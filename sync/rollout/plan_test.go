@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/landfall-dev/landfall/health"
+	"github.com/landfall-dev/landfall/health/analysis"
 )
 
 var t0 = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
@@ -551,4 +552,18 @@ func BenchmarkPlan(b *testing.B) {
 		i++
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(i), "ns/decision")
+}
+
+// TestVerdictsMatchAnalysis: the controller converts analysis verdicts by their text, so
+// the two sets of values must stay the same.
+func TestVerdictsMatchAnalysis(t *testing.T) {
+	pairs := map[Verdict]analysis.Verdict{
+		VerdictNone: analysis.None, VerdictPass: analysis.Pass,
+		VerdictFail: analysis.Fail, VerdictInconclusive: analysis.Inconclusive,
+	}
+	for r, a := range pairs {
+		if string(r) != string(a) {
+			t.Errorf("rollout %q != analysis %q", r, a)
+		}
+	}
 }
