@@ -17,6 +17,11 @@ func newRootCmd() *cobra.Command {
 		newHealthCmd(),
 		newControllerCmd(),
 		newRenderCmd(),
+		newStatusCmd(),
+		newSyncCmd(),
+		newDiffCmd(),
+		newSuspendCmd(),
+		newResumeCmd(),
 	)
 	return root
 }

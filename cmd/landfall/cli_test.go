@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/controllers"
+	"github.com/landfall-dev/landfall/test/cluster"
+	"github.com/landfall-dev/landfall/test/gitserver"
+)
+
+const cliSecret = `apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+stringData: {password: s3cret-value-in-git}
+`
+
+const cliConfigMap = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {mode: blue}
+`
+
+// TestCLIAgainstController drives status, sync and diff against a real apiserver with the
+// controllers running, and checks diff never shows a Secret value.
+func TestCLIAgainstController(t *testing.T) {
+	g := NewWithT(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	env, err := cluster.NewEnvtest()
+	g.Expect(err).NotTo(HaveOccurred())
+	cfg, err := env.Start()
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(func() { _ = env.Stop() })
+	kubeconfig := writeKubeconfig(t, env)
+
+	scheme, _ := controllers.NewScheme()
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(controllers.Setup(mgr, controllers.Options{Concurrency: 2, CacheDir: t.TempDir()})).To(Succeed())
+	go func() { _ = mgr.Start(ctx) }()
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+
+	srv := gitserver.New(t, gitserver.Options{})
+	srv.Commit(t, "main", map[string]string{"app/secret.yaml": cliSecret, "app/cm.yaml": cliConfigMap})
+	createApp(g, c, srv)
+
+	run := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		root := newRootCmd()
+		root.SetOut(&out)
+		root.SetErr(&out)
+		root.SetArgs(append(args, "--kubeconfig", kubeconfig, "-n", "default"))
+		err := root.ExecuteContext(ctx)
+		return out.String(), err
+	}
+	g.Eventually(func() string { out, _ := run("status"); return out }, 30*time.Second, 200*time.Millisecond).
+		Should(MatchRegexp(`default\s+shop\s+staging\s+main@sha1:\w{7}\s+Synced`))
+
+	out, err := run("sync", "shop", "--timeout", "30s")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(out).To(ContainSubstring("sync of default/shop requested"))
+	g.Expect(out).To(ContainSubstring("Synced"))
+
+	out, err = run("diff", "shop")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(out).To(ContainSubstring("no differences"))
+
+	// Change both objects by hand (self-heal is off): diff shows the ConfigMap change and
+	// says the Secret changed without showing either value.
+	cm := &corev1.ConfigMap{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: "shop-staging", Name: "settings"}, cm)).To(Succeed())
+	cm.Data["mode"] = "green"
+	g.Expect(c.Update(ctx, cm)).To(Succeed())
+	sec := &corev1.Secret{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: "shop-staging", Name: "creds"}, sec)).To(Succeed())
+	sec.Data["password"] = []byte("changed-by-hand-value")
+	g.Expect(c.Update(ctx, sec)).To(Succeed())
+	out, err = run("diff", "shop", "--env", "staging", "--exit-code")
+	g.Expect(err).To(MatchError(errDiffering))
+	g.Expect(out).To(ContainSubstring("-  mode: green"))
+	g.Expect(out).To(ContainSubstring("+  mode: blue"))
+	g.Expect(out).To(ContainSubstring("=== staging Secret/shop-staging/creds (Configured)"))
+	g.Expect(out).To(ContainSubstring("*** (changed)"))
+	g.Expect(out).NotTo(Or(ContainSubstring("s3cret-value-in-git"), ContainSubstring("changed-by-hand-value")))
+	g.Expect(strings.Contains(out, "czNjcmV0")).To(BeFalse(), "no base64 of the secret either")
+
+	out, err = run("suspend", "shop")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("default/shop suspended"))
+	app := &landfallv1.Application{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "shop"}, app)).To(Succeed())
+	g.Expect(app.Spec.Suspend).To(BeTrue())
+}
+
+func createApp(g *WithT, c client.Client, srv *gitserver.Server) {
+	ctx := context.Background()
+	g.Expect(c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git", Namespace: "default"},
+		StringData: map[string]string{"username": srv.Username, "password": srv.Password}})).To(Succeed())
+	g.Expect(c.Create(ctx, &landfallv1.Repository{
+		ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "default"},
+		Spec: landfallv1.RepositorySpec{URL: srv.URL, Ref: landfallv1.GitRef{Branch: "main"}, Insecure: true,
+			SecretRef: &landfallv1.LocalObjectReference{Name: "git"}},
+	})).To(Succeed())
+	g.Expect(c.Create(ctx, &landfallv1.Application{
+		ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "default"},
+		Spec: landfallv1.ApplicationSpec{RepositoryRef: landfallv1.LocalObjectReference{Name: "shop"}, Path: "app",
+			Environments: []landfallv1.Environment{{Name: "staging", Namespace: "shop-staging"}}, Prune: true},
+	})).To(Succeed())
+}
+
+func writeKubeconfig(t *testing.T, env *envtest.Environment) string {
+	user, err := env.AddUser(envtest.User{Name: "cli", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, kc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+)
+
+func newStatusCmd() *cobra.Command {
+	var k kubeFlags
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "status [APPLICATION]",
+		Short: "Show Applications and their environments: revision, sync, health, message",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, _, ns, err := k.client()
+			if err != nil {
+				return err
+			}
+			apps := &landfallv1.ApplicationList{}
+			if len(args) == 1 {
+				app := &landfallv1.Application{}
+				if err := c.Get(cmd.Context(), client.ObjectKey{Namespace: ns, Name: args[0]}, app); err != nil {
+					return err
+				}
+				apps.Items = append(apps.Items, *app)
+			} else if err := listApps(cmd.Context(), c, ns, all, apps); err != nil {
+				return err
+			}
+			return printStatus(cmd.OutOrStdout(), apps.Items)
+		},
+	}
+	k.register(cmd)
+	cmd.Flags().BoolVarP(&all, "all-namespaces", "A", false, "Applications of every namespace")
+	return cmd
+}
+
+func listApps(ctx context.Context, c client.Client, ns string, all bool, apps *landfallv1.ApplicationList) error {
+	if all {
+		return c.List(ctx, apps)
+	}
+	return c.List(ctx, apps, client.InNamespace(ns))
+}
+
+// printStatus writes one line per environment, like kubectl get.
+func printStatus(w io.Writer, apps []landfallv1.Application) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAMESPACE\tAPPLICATION\tENVIRONMENT\tREVISION\tSYNC\tHEALTH\tREADY\tMESSAGE")
+	for _, a := range apps {
+		ready := "Unknown"
+		if c := apimeta.FindStatusCondition(a.Status.Conditions, landfallv1.ConditionReady); c != nil {
+			ready = string(c.Status)
+		}
+		for _, env := range a.Spec.Environments {
+			st := landfallv1.EnvironmentStatus{Sync: landfallv1.SyncUnknown, Health: landfallv1.HealthUnknown}
+			for _, s := range a.Status.Environments {
+				if s.Name == env.Name {
+					st = s
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Namespace, a.Name, env.Name,
+				shortRevision(st.Revision), st.Sync, st.Health, ready, oneLine(st.Message, 80))
+		}
+	}
+	return tw.Flush()
+}
+
+// shortRevision keeps the ref and 7 characters of the commit.
+func shortRevision(rev string) string {
+	for i := 0; i+6 <= len(rev); i++ {
+		if rev[i:i+5] == "sha1:" && len(rev) >= i+5+7 {
+			return rev[:i+5+7]
+		}
+	}
+	if rev == "" {
+		return "-"
+	}
+	return rev
+}
+
+func oneLine(s string, n int) string {
+	out := []rune{}
+	for _, r := range s {
+		if r == '\n' {
+			r = ' '
+		}
+		out = append(out, r)
+	}
+	if len(out) > n {
+		return string(out[:n-1]) + "…"
+	}
+	return string(out)
+}
