@@ -14,7 +14,7 @@ func TestApplyCreateUnchangedConfigured(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	m := newManager(t, k8s, "apps/shop/staging")
-	ns := "apply-basic"
+	ns := unique("apply-basic")
 	desired := []*unstructured.Unstructured{
 		deployment(t, ns, "web", 1), configMap(t, ns, "settings", "v1"), namespace(t, ns),
 	}
@@ -22,10 +22,10 @@ func TestApplyCreateUnchangedConfigured(t *testing.T) {
 	cs, err := m.Apply(ctx, desired)
 	g.Expect(err).NotTo(HaveOccurred())
 	// The Namespace goes first even though it came last; ConfigMaps before Deployments.
-	g.Expect(actions(cs)).To(Equal([]string{
-		"Namespace/apply-basic Created",
-		"ConfigMap/apply-basic/settings Created",
-		"Deployment.apps/apply-basic/web Created",
+	g.Expect(actions(cs, ns)).To(Equal([]string{
+		"Namespace/NS Created",
+		"ConfigMap/NS/settings Created",
+		"Deployment.apps/NS/web Created",
 	}))
 	g.Expect(cs.String()).To(Equal("3 created"))
 
@@ -67,18 +67,19 @@ func TestApplyCRDAndCustomResourceTogether(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	m := newManager(t, k8s, "apps/widgets/prod")
-	ns := "apply-crd"
-	widget := obj(t, `{apiVersion: test.landfall.dev/v1, kind: Widget, metadata: {name: w1, namespace: %s}, spec: {size: 3}}`, ns)
+	ns := unique("apply-crd")
+	group := ns + ".landfall.dev"
+	widget := obj(t, `{apiVersion: %s/v1, kind: Widget, metadata: {name: w1, namespace: %s}, spec: {size: 3}}`, group, ns)
 	desired := []*unstructured.Unstructured{
-		widget, crd(t, "test.landfall.dev", "Widget", "widgets"), namespace(t, ns),
+		widget, crd(t, group, "Widget", "widgets"), namespace(t, ns),
 	}
 
 	cs, err := m.Apply(ctx, desired)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(actions(cs)).To(Equal([]string{
-		"Namespace/apply-crd Created",
-		"CustomResourceDefinition.apiextensions.k8s.io/widgets.test.landfall.dev Created",
-		"Widget.test.landfall.dev/apply-crd/w1 Created",
+	g.Expect(actions(cs, ns)).To(Equal([]string{
+		"Namespace/NS Created",
+		"CustomResourceDefinition.apiextensions.k8s.io/widgets.NS.landfall.dev Created",
+		"Widget.NS.landfall.dev/NS/w1 Created",
 	}))
 	l, err := live(ctx, RefOf(widget))
 	g.Expect(err).NotTo(HaveOccurred())
@@ -93,7 +94,7 @@ func TestApplySyncWaveOrder(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	m := newManager(t, k8s, "apps/waves/dev")
-	ns := "apply-waves"
+	ns := unique("apply-waves")
 	desired := []*unstructured.Unstructured{
 		withAnnotation(configMap(t, ns, "a-last", "x"), waveKey, "5"),
 		deployment(t, ns, "app", 1),
@@ -105,13 +106,13 @@ func TestApplySyncWaveOrder(t *testing.T) {
 
 	cs, err := m.Apply(ctx, desired)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(actions(cs)).To(Equal([]string{
-		"Namespace/apply-waves Created",
-		"ConfigMap/apply-waves/z-first Created",
-		"ServiceAccount/apply-waves/runner Created",
-		"ConfigMap/apply-waves/m-middle Created",
-		"Deployment.apps/apply-waves/app Created",
-		"ConfigMap/apply-waves/a-last Created",
+	g.Expect(actions(cs, ns)).To(Equal([]string{
+		"Namespace/NS Created",
+		"ConfigMap/NS/z-first Created",
+		"ServiceAccount/NS/runner Created",
+		"ConfigMap/NS/m-middle Created",
+		"Deployment.apps/NS/app Created",
+		"ConfigMap/NS/a-last Created",
 	}))
 	// The cluster agrees: each object was written after the one before it.
 	last := int64(0)
@@ -129,7 +130,7 @@ func TestApplyInvalidObjectFailsAndStopsLaterWaves(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	m := newManager(t, k8s, "apps/bad/dev")
-	ns := "apply-invalid"
+	ns := unique("apply-invalid")
 	bad := deployment(t, ns, "broken", -1)
 	later := withAnnotation(configMap(t, ns, "later", "x"), waveKey, "1")
 	desired := []*unstructured.Unstructured{
@@ -138,14 +139,14 @@ func TestApplyInvalidObjectFailsAndStopsLaterWaves(t *testing.T) {
 
 	cs, err := m.Apply(ctx, desired)
 	g.Expect(err).To(HaveOccurred())
-	g.Expect(err.Error()).To(ContainSubstring("Deployment.apps/apply-invalid/broken"))
+	g.Expect(err.Error()).To(ContainSubstring(inNS(ns, "Deployment.apps/NS/broken")))
 	g.Expect(err.Error()).To(ContainSubstring("spec.replicas"))
-	g.Expect(actions(cs)).To(Equal([]string{
-		"Namespace/apply-invalid Created",
-		"ConfigMap/apply-invalid/fine Created",
-		"Deployment.apps/apply-invalid/broken Failed",
-		"Deployment.apps/apply-invalid/good Created",
-		"ConfigMap/apply-invalid/later Skipped",
+	g.Expect(actions(cs, ns)).To(Equal([]string{
+		"Namespace/NS Created",
+		"ConfigMap/NS/fine Created",
+		"Deployment.apps/NS/broken Failed",
+		"Deployment.apps/NS/good Created",
+		"ConfigMap/NS/later Skipped",
 	}))
 	t.Log(cs.Changes[2])
 	g.Expect(cs.Changes[2].Message).To(ContainSubstring("spec.replicas"))
@@ -160,7 +161,7 @@ func TestApplySecretErrorsCarryNoData(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	m := newManager(t, k8s, "apps/secret/dev")
-	ns := "apply-secret"
+	ns := unique("apply-secret")
 	// "aHVudGVyMg==" is "hunter2"; the key is invalid, so the apiserver refuses the Secret.
 	secret := obj(t, `{apiVersion: v1, kind: Secret, metadata: {name: creds, namespace: %s},
   type: kubernetes.io/basic-auth, data: {"bad key!": aHVudGVyMg==, password: aHVudGVyMg==}}`, ns)
@@ -168,7 +169,7 @@ func TestApplySecretErrorsCarryNoData(t *testing.T) {
 	cs, err := m.Apply(ctx, []*unstructured.Unstructured{namespace(t, ns), secret})
 	g.Expect(err).To(HaveOccurred())
 	t.Log(err)
-	g.Expect(err.Error()).To(ContainSubstring("Secret/apply-secret/creds"))
+	g.Expect(err.Error()).To(ContainSubstring(inNS(ns, "Secret/NS/creds")))
 	g.Expect(err.Error()).To(ContainSubstring("Invalid"))
 	for _, s := range []string{err.Error(), cs.Changes[1].Message} {
 		g.Expect(s).NotTo(ContainSubstring("hunter2"))
@@ -179,16 +180,16 @@ func TestApplySecretErrorsCarryNoData(t *testing.T) {
 func TestApplyRejectsBadSetBeforeWriting(t *testing.T) {
 	ctx := context.Background()
 	m := newManager(t, k8s, "apps/reject/dev")
-	ns := "apply-reject"
+	ns := unique("apply-reject")
 	cases := map[string]struct {
 		bad  *unstructured.Unstructured
 		want string
 	}{
-		"unknown kind":   {obj(t, "{apiVersion: nope.example/v1, kind: Ghost, metadata: {name: g, namespace: %s}}", ns), "Ghost.nope.example/apply-reject/g: the cluster does not serve"},
+		"unknown kind":   {obj(t, "{apiVersion: nope.example/v1, kind: Ghost, metadata: {name: g, namespace: %s}}", ns), inNS(ns, "Ghost.nope.example/NS/g: the cluster does not serve")},
 		"no name":        {obj(t, "{apiVersion: v1, kind: ConfigMap, metadata: {namespace: %s}}", ns), "metadata.name is required"},
 		"no namespace":   {obj(t, "{apiVersion: v1, kind: ConfigMap, metadata: {name: x}}"), "ConfigMap/x: metadata.namespace is required"},
-		"bad wave":       {withAnnotation(configMap(t, ns, "w", "x"), waveKey, "soon"), `ConfigMap/apply-reject/w: annotation landfall.dev/sync-wave: "soon" is not an integer`},
-		"duplicate":      {configMap(t, ns, "ok", "other"), "ConfigMap/apply-reject/ok: appears more than once"},
+		"bad wave":       {withAnnotation(configMap(t, ns, "w", "x"), waveKey, "soon"), inNS(ns, `ConfigMap/NS/w: annotation landfall.dev/sync-wave: "soon" is not an integer`)},
+		"duplicate":      {configMap(t, ns, "ok", "other"), inNS(ns, "ConfigMap/NS/ok: appears more than once")},
 		"no api version": {obj(t, "{kind: ConfigMap, metadata: {name: v, namespace: %s}}", ns), "apiVersion and kind are required"},
 	}
 	for name, tc := range cases {
@@ -208,7 +209,7 @@ func TestApplyRejectsBadSetBeforeWriting(t *testing.T) {
 func TestApplyRefusesObjectOfAnotherOwner(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	ns := "apply-owner"
+	ns := unique("apply-owner")
 	theirs := newManager(t, k8s, "apps/theirs/prod")
 	_, err := theirs.Apply(ctx, []*unstructured.Unstructured{
 		namespace(t, ns), withAnnotation(configMap(t, ns, "shared", "theirs"), ownerKey, "apps/theirs/prod"),
@@ -229,7 +230,7 @@ func TestApplyRefusesObjectOfAnotherOwner(t *testing.T) {
 func TestApplyLeavesReplicasToTheAutoscaler(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	ns := "apply-hpa"
+	ns := unique("apply-hpa")
 	dropReplicas := func(o *Options) {
 		o.DropFields = func(ref ObjectRef) []string {
 			if ref.Kind == "Deployment" {
@@ -268,17 +269,18 @@ func TestApplyWaitTimeoutNamesTheCRD(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	m := newManager(t, k8s, "apps/clash/dev", func(o *Options) { o.WaitTimeout = 2 * time.Second })
+	ns := unique("clash")
 	// Two CRDs claiming the same kind in one group: the second one is never established.
-	first := crd(t, "clash.landfall.dev", "Apple", "apples")
-	second := crd(t, "clash.landfall.dev", "Apple", "pears")
+	first := crd(t, ns+".landfall.dev", "Apple", "apples")
+	second := crd(t, ns+".landfall.dev", "Apple", "pears")
 
 	_, err := m.Apply(ctx, []*unstructured.Unstructured{first})
 	g.Expect(err).NotTo(HaveOccurred())
-	cs, err := m.Apply(ctx, []*unstructured.Unstructured{second, configMap(t, "default", "after-clash", "x")})
-	g.Expect(err).To(MatchError(ContainSubstring("pears.clash.landfall.dev: applied, but not established")))
+	cs, err := m.Apply(ctx, []*unstructured.Unstructured{second, configMap(t, "default", "after-"+ns, "x")})
+	g.Expect(err).To(MatchError(ContainSubstring(inNS(ns, "pears.NS.landfall.dev: applied, but not established"))))
 	g.Expect(err).To(MatchError(ContainSubstring("names not accepted")))
-	g.Expect(actions(cs)).To(Equal([]string{
-		"CustomResourceDefinition.apiextensions.k8s.io/pears.clash.landfall.dev Failed",
-		"ConfigMap/default/after-clash Skipped",
+	g.Expect(actions(cs, ns)).To(Equal([]string{
+		"CustomResourceDefinition.apiextensions.k8s.io/pears.NS.landfall.dev Failed",
+		"ConfigMap/default/after-NS Skipped",
 	}))
 }

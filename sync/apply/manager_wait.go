@@ -41,16 +41,17 @@ func (m *Manager) waitForCRD(ctx context.Context, desired *unstructured.Unstruct
 	group, _, _ := unstructured.NestedString(desired.Object, "spec", "group")
 	kind, _, _ := unstructured.NestedString(desired.Object, "spec", "names", "kind")
 	gk := schema.GroupKind{Group: group, Kind: kind}
-	last := "not established yet"
+	last, seen := "not established yet", false
 	err := wait.PollUntilContextTimeout(ctx, crdPollInterval, m.opts.WaitTimeout, true, func(ctx context.Context) (bool, error) {
 		live := &unstructured.Unstructured{}
 		live.SetGroupVersionKind(crdGVK)
 		if err := m.client.Get(ctx, client.ObjectKey{Name: desired.GetName()}, live); err != nil {
-			if ctx.Err() == nil { // the deadline's own error would hide why we waited
+			if !seen { // once the CRD was read, its conditions explain the wait better
 				last = err.Error()
 			}
 			return false, nil // transient: keep polling until the timeout
 		}
+		seen = true
 		if ok, msg := crdEstablished(live); !ok {
 			last = msg
 			return false, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -141,11 +142,25 @@ func live(ctx context.Context, ref ObjectRef) (*unstructured.Unstructured, error
 	return u, err
 }
 
-// actions returns "ref action" per change, in order, for readable assertions.
-func actions(cs *ChangeSet) []string {
+// actions returns "ref action" per change, in order, for readable assertions; the test's
+// namespace ns, when given, reads as NS.
+func actions(cs *ChangeSet, ns string) []string {
 	var out []string
 	for _, c := range cs.Changes {
-		out = append(out, c.Ref.String()+" "+string(c.Action))
+		line := c.Ref.String() + " " + string(c.Action)
+		if ns != "" {
+			line = strings.ReplaceAll(line, ns, "NS")
+		}
+		out = append(out, line)
 	}
 	return out
 }
+
+// inNS puts the namespace ns where s says NS.
+func inNS(ns, s string) string { return strings.ReplaceAll(s, "NS", ns) }
+
+var runs atomic.Int64
+
+// unique returns base with a suffix unique in this process, so tests also pass with
+// -count=N against the one apiserver, where objects of earlier runs remain.
+func unique(base string) string { return fmt.Sprintf("%s-%d", base, runs.Add(1)) }
