@@ -51,8 +51,8 @@ func summarize(app *landfallv1.Application) {
 }
 
 func healthRank(h landfallv1.Health) int {
-	return slices.Index([]landfallv1.Health{landfallv1.HealthHealthy, landfallv1.HealthProgressing,
-		landfallv1.HealthSuspended, landfallv1.HealthUnknown, landfallv1.HealthDegraded}, h)
+	return slices.Index([]landfallv1.Health{landfallv1.HealthHealthy, landfallv1.HealthSuspended,
+		landfallv1.HealthUnknown, landfallv1.HealthProgressing, landfallv1.HealthDegraded}, h)
 }
 
 // addHistory records a new revision reaching an environment, newest first, bounded.

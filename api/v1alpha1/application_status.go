@@ -53,9 +53,11 @@ type EnvironmentStatus struct {
 	// LastHealthyRevision is the newest revision that was healthy here; rollbacks go to it.
 	// +optional
 	LastHealthyRevision string `json:"lastHealthyRevision,omitempty"`
-	// FailedRevision failed here and is not retried until a newer revision arrives.
+	// FailedRevisions failed here and are not retried until a newer revision arrives;
+	// oldest first, at most 10.
+	// +kubebuilder:validation:MaxItems=10
 	// +optional
-	FailedRevision string `json:"failedRevision,omitempty"`
+	FailedRevisions []string `json:"failedRevisions,omitempty"`
 	// PinnedRevision is set by a manual rollback; the environment stays there until resumed.
 	// +optional
 	PinnedRevision string `json:"pinnedRevision,omitempty"`
@@ -85,9 +87,6 @@ type EnvironmentStatus struct {
 	// Rollout progress of the revision moving in.
 	// +optional
 	Rollout *RolloutStatus `json:"rollout,omitempty"`
-	// HealthySince is when the environment last became healthy at its revision.
-	// +optional
-	HealthySince *metav1.Time `json:"healthySince,omitempty"`
 	// Inventory of the objects Landfall applied here.
 	// +optional
 	Inventory *Inventory `json:"inventory,omitempty"`
@@ -125,9 +124,15 @@ type RolloutStatus struct {
 	// StartedAt is when the rollout of this revision began.
 	// +optional
 	StartedAt *metav1.Time `json:"startedAt,omitempty"`
-	// StepStartedAt is when the current step began.
+	// Stable is the last healthy revision when this rollout began: the rollback target.
+	// +optional
+	Stable string `json:"stable,omitempty"`
+	// StepStartedAt is when the current wait for health began.
 	// +optional
 	StepStartedAt *metav1.Time `json:"stepStartedAt,omitempty"`
+	// HealthySince is when health became Healthy in the current step or bake.
+	// +optional
+	HealthySince *metav1.Time `json:"healthySince,omitempty"`
 	// Message explains the phase.
 	// +optional
 	Message string `json:"message,omitempty"`
@@ -150,6 +155,8 @@ type AnalysisStatus struct {
 	Inconclusive int32 `json:"inconclusive,omitempty"`
 	// +optional
 	ConsecutiveInconclusive int32 `json:"consecutiveInconclusive,omitempty"`
+	// +optional
+	ConsecutiveFailures int32 `json:"consecutiveFailures,omitempty"`
 	// LastValue measured, as text.
 	// +optional
 	LastValue string `json:"lastValue,omitempty"`
@@ -160,7 +167,9 @@ type AnalysisStatus struct {
 
 // Inventory lists the objects applied to an environment, compactly: one entry per object.
 type Inventory struct {
-	// Entries, each "<group>_<kind>_<namespace>_<name>_<version>", sorted.
+	// Entries, each "<group>_<kind>_<namespace>_<name>[,<name>…]_<version>": the names of
+	// one group, kind, namespace and version share an entry (commas and percent signs in
+	// names are percent-escaped). Sorted.
 	// +optional
 	Entries []string `json:"entries,omitempty"`
 }

@@ -16,12 +16,14 @@ type LocalObjectReference struct {
 // +kubebuilder:validation:Enum=Healthy;Progressing;Degraded;Suspended;Unknown
 type Health string
 
-// Health values, from best to worst as Landfall aggregates them.
+// Health values, from best to worst as Landfall aggregates them: Healthy, Suspended,
+// Unknown, Progressing, Degraded. A deliberately suspended object must not hide one that
+// is still rolling out.
 const (
 	HealthHealthy     Health = "Healthy"
-	HealthProgressing Health = "Progressing"
 	HealthSuspended   Health = "Suspended"
 	HealthUnknown     Health = "Unknown"
+	HealthProgressing Health = "Progressing"
 	HealthDegraded    Health = "Degraded"
 )
 
