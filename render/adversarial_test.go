@@ -205,3 +205,27 @@ func TestMissingKustomizeResourceIsNotFetched(t *testing.T) {
 		t.Fatalf("err = %v, want not-exist naming ../nowhere", err)
 	}
 }
+
+func TestLimits(t *testing.T) {
+	cases := []struct {
+		name   string
+		limits Limits
+		want   error
+	}{
+		{"objects", Limits{MaxObjects: 3}, manifest.ErrLimit},
+		{"output bytes", Limits{MaxOutputBytes: 100}, manifest.ErrLimit},
+		{"file bytes", Limits{MaxFileBytes: 100}, confine.ErrTooLarge},
+		{"read bytes", Limits{MaxReadBytes: 1000}, confine.ErrTooLarge},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, in := range []Input{badInput("plain/app"), badInput("kustomize/overlays/staging"), helmInput("values-staging.yaml")} {
+				in.Namespace = "shop-plain"
+				_, err := New(WithLimits(c.limits)).Render(context.Background(), in)
+				if !errors.Is(err, c.want) {
+					t.Errorf("%s: err = %v, want %v", in.Path, err, c.want)
+				}
+			}
+		})
+	}
+}

@@ -220,7 +220,12 @@ func (f *FS) explain(rel string, err error) error {
 		}
 	}
 	var pe *fs.PathError
-	if errors.As(err, &pe) {
+	// A link out of the checkout to nothing cannot be resolved above; os.Root says so in
+	// its own (unexported) words.
+	if errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "escapes") {
+		return fmt.Errorf("%s: a symbolic link: %w", rel, ErrEscapes)
+	}
+	if pe != nil {
 		return fmt.Errorf("%s: %w", rel, pe.Err)
 	}
 	return fmt.Errorf("%s: %w", rel, err)

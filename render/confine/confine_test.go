@@ -52,6 +52,7 @@ func TestReadsStayInside(t *testing.T) {
 	must(t, os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(root, "abs-link")))
 	must(t, os.Symlink("../outside/secret.txt", filepath.Join(root, "rel-link")))
 	must(t, os.Symlink("sub/b.txt", filepath.Join(root, "inside-link")))
+	must(t, os.Symlink("../nowhere/at/all", filepath.Join(root, "dangling-link")))
 	f, err := Open(root, Limits{})
 	must(t, err)
 	defer f.Close()
@@ -59,7 +60,7 @@ func TestReadsStayInside(t *testing.T) {
 	if data, err := f.ReadFile("inside-link"); err != nil || string(data) != "b" {
 		t.Errorf("inside link: %q, %v", data, err)
 	}
-	for _, p := range []string{"abs-link", "rel-link", "../outside/secret.txt", "sub/../../outside/secret.txt"} {
+	for _, p := range []string{"abs-link", "rel-link", "dangling-link", "../outside/secret.txt", "sub/../../outside/secret.txt"} {
 		_, err := f.ReadFile(p)
 		if !errors.Is(err, ErrEscapes) || !strings.Contains(err.Error(), p) {
 			t.Errorf("ReadFile(%q) = %v, want ErrEscapes naming it", p, err)
