@@ -4,14 +4,16 @@ import (
 	"context"
 	"errors"
 
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // Apply makes the cluster match objs, in stages: Namespaces and CustomResourceDefinitions
 // (then waits until those CRDs are established and served), other cluster-scoped
-// objects, namespaced objects; within a stage by sync wave, kind and name. Each object is
-// dry-run applied first and written only when it would change.
+// objects, namespaced objects; within a stage by sync wave, kind and name. An existing
+// object is dry-run applied first and written only when the result differs from the live
+// object; a new one is created directly.
 //
 // When an object fails, the rest of its stage and wave is still applied, but no later
 // wave or stage is: their objects are reported Skipped. The error joins one error per
@@ -40,24 +42,51 @@ func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured) 
 	return cs, nil
 }
 
-// applyGroup applies each object of one wave, recording every outcome, and returns the
-// errors of those that failed.
+// parallelApplies bounds the objects of one kind applied at once: enough to hide the
+// round trips to a remote apiserver, few enough not to be throttled.
+const parallelApplies = 4
+
+// applyGroup applies each object of one wave, recording every outcome in order, and
+// returns the errors of those that failed. Objects of one kind go in parallel; kinds
+// still go one after the other, in kind order.
 func (m *Manager) applyGroup(ctx context.Context, g group, cs *ChangeSet) []error {
+	actions := make([]Action, len(g.items))
+	errs := make([]error, len(g.items))
+	for start := 0; start < len(g.items); {
+		end := start + 1
+		for end < len(g.items) && g.items[end].ref.GroupKind() == g.items[start].ref.GroupKind() {
+			end++
+		}
+		var eg errgroup.Group
+		eg.SetLimit(parallelApplies)
+		for i := start; i < end; i++ {
+			eg.Go(func() error {
+				actions[i], errs[i] = m.applyOne(ctx, g.items[i])
+				return nil // every object is tried; failures are collected in errs
+			})
+		}
+		_ = eg.Wait()
+		start = end
+	}
+	return m.record(ctx, g.items, actions, errs, cs)
+}
+
+// record adds the outcomes to the change set and the log, and returns the failures.
+func (m *Manager) record(ctx context.Context, items []item, actions []Action, errs []error, cs *ChangeSet) []error {
 	logger := log.FromContext(ctx)
-	var errs []error
-	for _, it := range g.items {
-		action, err := m.applyOne(ctx, it)
-		if err != nil {
-			oerr := objectErr(it.ref, err)
+	var failed []error
+	for i, it := range items {
+		if errs[i] != nil {
+			oerr := objectErr(it.ref, errs[i])
 			cs.Add(it.ref, Failed, oerr.msg)
-			errs = append(errs, oerr)
+			failed = append(failed, oerr)
 			logger.Info("Apply failed", "object", it.ref.String(), "error", oerr.msg)
 			continue
 		}
-		cs.Add(it.ref, action, "")
-		logger.V(1).Info("Applied object", "object", it.ref.String(), "action", string(action))
+		cs.Add(it.ref, actions[i], "")
+		logger.V(1).Info("Applied object", "object", it.ref.String(), "action", string(actions[i]))
 	}
-	return errs
+	return failed
 }
 
 // applyOne writes one object unless the dry-run shows it would not change.
