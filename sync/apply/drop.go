@@ -67,7 +67,7 @@ func ownedByOthers(live *unstructured.Unstructured, manager string, keys []strin
 			continue
 		}
 		set := &fieldpath.Set{}
-		if err := set.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil || set.Has(path) {
+		if err := set.FromJSON(bytes.NewReader(e.FieldsV1.GetRawBytes())); err != nil || set.Has(path) {
 			return true
 		}
 	}
