@@ -55,7 +55,12 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return ctrl.Result{}, r.finalize(ctx, app)
 	}
 	if controllerutil.AddFinalizer(app, finalizer) {
-		return ctrl.Result{}, r.Update(ctx, app)
+		// Carry on after adding the finalizer: the update passes none of the watch's
+		// predicates (the generation is unchanged), so no event would bring the Application
+		// back, and one created after its Repository resolved a revision would never sync.
+		if err := r.Update(ctx, app); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	patch := client.MergeFrom(app.DeepCopy())
 	defer func() {
