@@ -7,7 +7,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -35,6 +37,8 @@ type ApplicationReconciler struct {
 	Drift *driftTracker
 	// Watcher watches the kinds applied, to notice drift.
 	Watcher *driftWatcher
+	// Store keeps the objects of each environment's last healthy revision.
+	Store *revisionStore
 	// Resync is how often an Application is reconciled without any event.
 	Resync time.Duration
 	Jitter float64
@@ -62,9 +66,13 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			return ctrl.Result{}, err
 		}
 	}
-	patch := client.MergeFrom(app.DeepCopy())
+	before := app.DeepCopy()
+	patch := client.MergeFrom(before)
 	defer func() {
 		recordConditions("Application", app)
+		if equality.Semantic.DeepEqual(before.Status, app.Status) {
+			return // an unchanged status costs no write
+		}
 		if err := r.Status().Patch(ctx, app, patch); err != nil && !apierrors.IsNotFound(err) {
 			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
 		}
@@ -94,12 +102,17 @@ func (r *ApplicationReconciler) syncEnvironments(ctx context.Context, app *landf
 	requeue := jitter(r.resync(), r.Jitter)
 	for i := range app.Spec.Environments {
 		env := &app.Spec.Environments[i]
-		out := r.syncEnvironment(ctx, app, env, co, manual)
+		out := r.syncEnvironment(ctx, app, i, co, manual)
 		if out.requeue > 0 && out.requeue < requeue {
 			requeue = out.requeue
 		}
 		if out.err != nil || out.blocked {
 			summarize(app)
+			if out.err == nil {
+				// Waiting (for health, a window, a newer revision) is not failing: the spec
+				// has been acted on.
+				app.Status.ObservedGeneration = app.Generation
+			}
 			return r.environmentFailed(ctx, app, env, out, requeue)
 		}
 	}
@@ -113,16 +126,17 @@ func (r *ApplicationReconciler) syncEnvironments(ctx context.Context, app *landf
 	return ctrl.Result{RequeueAfter: requeue}, nil
 }
 
-// environmentFailed records why an environment stopped the rollout.
+// environmentFailed records why an environment stopped the rollout here.
 func (r *ApplicationReconciler) environmentFailed(ctx context.Context, app *landfallv1.Application,
 	env *landfallv1.Environment, out envOutcome, requeue time.Duration) (ctrl.Result, error) {
 	msg := fmt.Sprintf("environment %s: %s", env.Name, out.message)
+	markNotReady(app, out.reason, msg, out.stalled)
 	if out.blocked {
-		markNotReady(app, out.reason, msg, false)
-		setCondition(app, landfallv1.ConditionReconciling, "True", out.reason, msg)
+		if out.reason == landfallv1.ReasonProgressing || out.reason == landfallv1.ReasonOutsideSyncWindow {
+			setCondition(app, landfallv1.ConditionReconciling, metav1.ConditionTrue, out.reason, msg)
+		}
 		return ctrl.Result{RequeueAfter: requeue}, nil
 	}
-	markNotReady(app, out.reason, msg, out.stalled)
 	ctrl.LoggerFrom(ctx).Info("Sync failed", "environment", env.Name, "reason", out.reason, "error", out.message)
 	if out.stalled {
 		return ctrl.Result{RequeueAfter: requeue}, nil

@@ -38,7 +38,8 @@ func NewDiffer(cfg *rest.Config, c client.Client, cacheDir string) (*Differ, err
 	if err != nil {
 		return nil, err
 	}
-	return &Differ{r: &ApplicationReconciler{Client: c, Secrets: c, Source: git, Renderer: render.New(), Clusters: dests}}, nil
+	return &Differ{r: &ApplicationReconciler{Client: c, Secrets: c, Source: git, Renderer: render.New(), Clusters: dests,
+		Store: &revisionStore{client: c, reader: c}}}, nil
 }
 
 // Diff compares the Application's current revision with the live objects of one

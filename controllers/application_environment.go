@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -17,6 +17,7 @@ import (
 	"github.com/landfall-dev/landfall/render"
 	"github.com/landfall-dev/landfall/sync/apply"
 	"github.com/landfall-dev/landfall/sync/inventory"
+	"github.com/landfall-dev/landfall/sync/rollout"
 	"github.com/landfall-dev/landfall/sync/source"
 )
 
@@ -34,44 +35,66 @@ func failed(reason string, err error, stalled bool) envOutcome {
 	return envOutcome{err: err, reason: reason, message: err.Error(), stalled: stalled}
 }
 
-// syncEnvironment brings one environment to the checkout's revision. It never prunes after
-// any error in the same pass.
+// syncEnvironment takes at most one rollout step for one environment: it observes health
+// (and analysis), asks the planner what to do, does it and records it. It never blocks
+// waiting for health; the requeue comes back.
 func (r *ApplicationReconciler) syncEnvironment(ctx context.Context, app *landfallv1.Application,
-	env *landfallv1.Environment, co *source.Checkout, manual bool) envOutcome {
-	log := ctrl.LoggerFrom(ctx).WithValues("environment", env.Name, "revision", co.Revision.String())
-	ctx = ctrl.LoggerInto(ctx, log)
+	idx int, co *source.Checkout, manual bool) envOutcome {
+	env := &app.Spec.Environments[idx]
 	st := environmentStatus(app, env.Name)
-	st.DesiredRevision = co.Revision.String()
-	if out, ok := r.checkWindow(app, st, manual); !ok {
-		return out
+	desired := desiredRevision(app, idx, co)
+	if desired == "" {
+		prev := app.Spec.Environments[idx-1].Name
+		return envOutcome{blocked: true, reason: landfallv1.ReasonProgressing, message: "waiting for " + prev + " to complete", requeue: 5 * time.Second}
 	}
+	st.DesiredRevision = pinnedOr(app, env.Name, st, desired)
+	log := ctrl.LoggerFrom(ctx).WithValues("environment", env.Name, "revision", st.DesiredRevision)
+	ctx = ctrl.LoggerInto(ctx, log)
 	dest, err := r.Clusters.get(ctx, app.Namespace, env.Cluster)
 	if err != nil {
 		return failed(landfallv1.ReasonClusterUnreachable, err, false)
 	}
-	result, err := r.render(ctx, app, env, co, dest)
+	s := &envSync{r: r, app: app, env: env, st: st, dest: dest, co: co, manual: manual, key: envKey{app.Namespace, app.Name, env.Name}}
+	if out, done := s.fastForward(ctx, desired); done {
+		return out
+	}
+	now := r.clock()
+	h := r.observeHealth(ctx, dest, st)
+	st.Health = landfallv1.Health(h.Status)
+	verdict := r.analyze(ctx, app, st, now)
+	dec, err := rollout.Plan(rollout.Input{Policy: policyOf(app, env), Progress: progressOf(st), Desired: desired,
+		Pinned: st.PinnedRevision, Health: h.Status, Analysis: verdict, Now: now})
 	if err != nil {
-		st.Sync, st.Message = landfallv1.SyncUnknown, err.Error()
-		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, landfallv1.ReasonRenderFailed, "Render", "environment %s: %s", env.Name, err.Error())
-		return failed(landfallv1.ReasonRenderFailed, err, true)
+		return failed(landfallv1.ReasonInvalidSpec, err, true)
 	}
-	key := envKey{app.Namespace, app.Name, env.Name}
-	dirty := r.Drift.takeDirty(key)
-	if !manual && !dirty && st.RenderDigest == result.Digest && st.Revision == co.Revision.String() {
-		return envOutcome{} // nothing in Git nor in the cluster changed: no dry-run, no write
-	}
-	if err := r.ensureNamespace(ctx, dest, app, env.Name, env.Namespace); err != nil {
-		return failed(landfallv1.ReasonApplyFailed, err, false)
-	}
-	objs := stamp(result.Objects, app, env.Name)
-	if dirty && !manual && !app.Spec.SelfHeal && st.RenderDigest == result.Digest && st.Revision == co.Revision.String() {
-		return r.reportDrift(ctx, app, env.Name, st, dest, objs)
-	}
-	out := r.applyAndPrune(ctx, app, env, st, dest, objs, result.Digest, co.Revision.String())
+	out := s.carryOut(ctx, dec, h)
 	if out.err != nil {
-		r.Drift.markDirty(key) // not synced: the next pass must compare again
+		r.Drift.markDirty(s.key) // not synced: the next pass must compare again
 	}
 	return out
+}
+
+// desiredRevision is what an environment should run: the first takes Git's revision; each
+// later one takes what the one before it completed (healthy and baked), and keeps what it
+// has while the one before is still rolling out or failed.
+func desiredRevision(app *landfallv1.Application, idx int, co *source.Checkout) string {
+	if idx == 0 {
+		return co.Revision.String()
+	}
+	prev := environmentStatus(app, app.Spec.Environments[idx-1].Name)
+	if prev.Rollout != nil && prev.Rollout.Phase == landfallv1.RolloutCompleted && prev.Rollout.Revision != "" {
+		return prev.Rollout.Revision
+	}
+	return environmentStatus(app, app.Spec.Environments[idx].Name).DesiredRevision
+}
+
+// pinnedOr reads a manual rollback's pin (annotation pin.landfall.dev/<env>) into status.
+func pinnedOr(app *landfallv1.Application, env string, st *landfallv1.EnvironmentStatus, desired string) string {
+	st.PinnedRevision = app.Annotations[landfallv1.AnnotationPinPrefix+env]
+	if st.PinnedRevision != "" {
+		return st.PinnedRevision
+	}
+	return desired
 }
 
 // checkWindow holds the sync while a window forbids it.
@@ -110,82 +133,6 @@ func (r *ApplicationReconciler) render(ctx context.Context, app *landfallv1.Appl
 	return res, err
 }
 
-// applyAndPrune applies the objects, then prunes what the inventory no longer has.
-func (r *ApplicationReconciler) applyAndPrune(ctx context.Context, app *landfallv1.Application, env *landfallv1.Environment,
-	st *landfallv1.EnvironmentStatus, dest *destination, objs []*unstructured.Unstructured, digest, revision string) envOutcome {
-	start := time.Now()
-	mgr, err := r.applier(dest, app, env.Name)
-	if err != nil {
-		return failed(landfallv1.ReasonApplyFailed, err, false)
-	}
-	old, err := decodeInventory(st)
-	if err != nil {
-		return failed(landfallv1.ReasonApplyFailed, err, false)
-	}
-	desired, err := inventory.FromObjects(objs)
-	if err != nil {
-		return failed(landfallv1.ReasonApplyFailed, err, true)
-	}
-	changes, err := mgr.Apply(ctx, objs)
-	recordChanges(app, env.Name, changes)
-	if err != nil {
-		// Whatever was applied stays owned: keep it in the inventory for a later prune.
-		st.Inventory = encodeInventory(old.Union(applied(changes)))
-		st.Sync, st.Message, st.LastSyncResult = landfallv1.SyncOutOfSync, err.Error(), "failed: "+err.Error()
-		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, landfallv1.ReasonApplyFailed, "Apply", "environment %s: %s", env.Name, err.Error())
-		return failed(landfallv1.ReasonApplyFailed, err, false)
-	}
-	keep, out := r.prune(ctx, app, env, st, mgr, old, desired, changes)
-	st.Inventory = encodeInventory(desired.Union(keep))
-	r.Watcher.ensure(dest, gvksOf(objs))
-	if out.err != nil || out.blocked {
-		return out
-	}
-	now := metav1.NewTime(r.clock())
-	if st.Revision != revision {
-		addHistory(app, revision, env.Name, now)
-	}
-	st.Revision, st.RenderDigest, st.LastSyncTime = revision, digest, &now
-	st.Sync, st.OutOfSync, st.LastSyncResult = landfallv1.SyncSynced, nil, changes.String()
-	st.Message = "applied " + changes.String()
-	syncDuration.WithLabelValues(app.Namespace, app.Name, env.Name).Observe(time.Since(start).Seconds())
-	if changes.Writes() > 0 {
-		r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, "Synced", "Apply", "environment %s at %s: %s", env.Name, revision, changes.String())
-		ctrl.LoggerFrom(ctx).Info("Synced", "changes", changes.String())
-	}
-	return envOutcome{}
-}
-
-// prune deletes the objects of the old inventory that the render no longer has, unless the
-// spec does not prune or the prune would take too much. It returns what must stay in the
-// inventory: objects whose delete failed or was held.
-func (r *ApplicationReconciler) prune(ctx context.Context, app *landfallv1.Application, env *landfallv1.Environment,
-	st *landfallv1.EnvironmentStatus, mgr *apply.Manager, old, desired inventory.Inventory, changes *apply.ChangeSet) (inventory.Inventory, envOutcome) {
-	stale := old.Difference(desired)
-	if stale.Len() == 0 {
-		return inventory.Inventory{}, envOutcome{}
-	}
-	if !app.Spec.Prune {
-		return stale, envOutcome{}
-	}
-	if err := apply.PruneAllowed(old.Len(), stale.Len(), app.Spec.AllowMassPrune); err != nil {
-		pruneHolds.WithLabelValues(app.Namespace, app.Name, env.Name).Inc()
-		msg := fmt.Sprintf("%s; set spec.allowMassPrune to let it happen", err.Error())
-		st.Message, st.Sync = msg, landfallv1.SyncOutOfSync
-		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, landfallv1.ReasonPruneHeld, "Prune", "environment %s: %s", env.Name, msg)
-		return stale, envOutcome{err: errors.New(msg), reason: landfallv1.ReasonPruneHeld, message: msg, stalled: true}
-	}
-	pruned, keep, err := mgr.Prune(ctx, refsOf(stale))
-	changes.Append(pruned)
-	recordChanges(app, env.Name, pruned)
-	kept := inventoryOf(keep, stale)
-	if err != nil {
-		st.Sync, st.Message = landfallv1.SyncOutOfSync, "prune: "+err.Error()
-		return kept, failed(landfallv1.ReasonApplyFailed, fmt.Errorf("prune: %w", err), false)
-	}
-	return kept, envOutcome{}
-}
-
 func gvksOf(objs []*unstructured.Unstructured) []schema.GroupVersionKind {
 	seen := map[schema.GroupVersionKind]bool{}
 	var out []schema.GroupVersionKind
@@ -196,4 +143,50 @@ func gvksOf(objs []*unstructured.Unstructured) []schema.GroupVersionKind {
 		}
 	}
 	return out
+}
+
+// prune deletes the objects of the old inventory that the render no longer has, unless the
+// spec does not prune or the prune would take too much. Canary Deployments are Landfall's
+// own and always go. It returns what must stay in the inventory: objects whose delete
+// failed or was held.
+func (r *ApplicationReconciler) prune(ctx context.Context, app *landfallv1.Application, env *landfallv1.Environment,
+	st *landfallv1.EnvironmentStatus, mgr *apply.Manager, old, desired inventory.Inventory, changes *apply.ChangeSet) (inventory.Inventory, envOutcome) {
+	stale := old.Difference(desired)
+	if stale.Len() == 0 {
+		return inventory.Inventory{}, envOutcome{}
+	}
+	canaries, rest := splitCanaries(stale)
+	if !app.Spec.Prune {
+		stale = canaries
+	} else if err := apply.PruneAllowed(old.Len(), rest.Len(), app.Spec.AllowMassPrune); err != nil {
+		pruneHolds.WithLabelValues(app.Namespace, app.Name, env.Name).Inc()
+		msg := fmt.Sprintf("%s; set spec.allowMassPrune to let it happen", err.Error())
+		st.Message, st.Sync = msg, landfallv1.SyncOutOfSync
+		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, landfallv1.ReasonPruneHeld, "Prune", "environment %s: %s", env.Name, msg)
+		return stale, envOutcome{err: errors.New(msg), reason: landfallv1.ReasonPruneHeld, message: msg, stalled: true}
+	}
+	pruned, keep, err := mgr.Prune(ctx, refsOf(stale))
+	changes.Append(pruned)
+	recordChanges(app, env.Name, pruned)
+	kept := inventoryOf(keep, stale).Union(old.Difference(desired).Difference(stale))
+	if err != nil {
+		st.Sync, st.Message = landfallv1.SyncOutOfSync, "prune: "+err.Error()
+		return kept, failed(landfallv1.ReasonApplyFailed, fmt.Errorf("prune: %w", err), false)
+	}
+	return kept, envOutcome{}
+}
+
+// splitCanaries separates the canary Deployments Landfall made from everything else.
+func splitCanaries(inv inventory.Inventory) (canaries, rest inventory.Inventory) {
+	var c, o []inventory.Entry
+	for _, e := range inv.Entries() {
+		if e.Group == "apps" && e.Kind == "Deployment" && strings.HasSuffix(e.Name, rollout.CanarySuffix) {
+			c = append(c, e)
+		} else {
+			o = append(o, e)
+		}
+	}
+	canaries, _ = inventory.New(c...)
+	rest, _ = inventory.New(o...)
+	return canaries, rest
 }

@@ -80,16 +80,20 @@ func (w *driftWatcher) start(dest *destination, m *meta.RESTMapping) error {
 	_, err = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		UpdateFunc: func(oldObj, newObj any) {
 			o, n := asMeta(oldObj), asMeta(newObj)
-			if o != nil && n != nil && changedBySomeone(o, n) {
-				w.changed(n)
+			if o == nil || n == nil || o.ResourceVersion == n.ResourceVersion {
+				return
 			}
+			// A status change (a Deployment's pods turning ready) wakes the Application so
+			// its rollout sees the new health at once; only a change of what Landfall
+			// applied marks the environment dirty.
+			w.wakeOwner(n, changedBySomeone(o, n))
 		},
 		DeleteFunc: func(obj any) {
 			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = d.Obj
 			}
 			if m := asMeta(obj); m != nil {
-				w.changed(m)
+				w.wakeOwner(m, true)
 			}
 		},
 	})
@@ -111,7 +115,7 @@ func changedBySomeone(o, n *metav1.PartialObjectMetadata) bool {
 	if n.Generation != 0 && o.Generation == n.Generation {
 		return !mapsEqual(o.Labels, n.Labels) || !mapsEqual(o.Annotations, n.Annotations)
 	}
-	return o.ResourceVersion != n.ResourceVersion
+	return true
 }
 
 func mapsEqual(a, b map[string]string) bool {
@@ -126,13 +130,15 @@ func mapsEqual(a, b map[string]string) bool {
 	return true
 }
 
-// changed marks the owner's environment dirty and wakes the Application.
-func (w *driftWatcher) changed(m *metav1.PartialObjectMetadata) {
+// wakeOwner wakes the owning Application, marking its environment dirty when asked.
+func (w *driftWatcher) wakeOwner(m *metav1.PartialObjectMetadata, dirty bool) {
 	parts := strings.Split(m.Annotations[landfallv1.AnnotationOwner], "/")
 	if len(parts) != 3 {
 		return
 	}
-	w.tracker.markDirty(envKey{parts[0], parts[1], parts[2]})
+	if dirty {
+		w.tracker.markDirty(envKey{parts[0], parts[1], parts[2]})
+	}
 	app := &landfallv1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: parts[0], Name: parts[1]}}
 	select {
 	case w.wake <- event.GenericEvent{Object: app}:

@@ -74,6 +74,14 @@ var (
 		Name: "landfall_drift_corrections_total",
 		Help: "Syncs that re-applied objects changed by hand (self-heal).",
 	}, []string{"namespace", "application", "environment"})
+	rollbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "landfall_rollbacks_total",
+		Help: "Automatic rollbacks by reason (Degraded, HealthTimeout, AnalysisFailed).",
+	}, []string{"namespace", "application", "environment", "reason"})
+	rolloutWeight = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "landfall_rollout_weight_percent",
+		Help: "Weight of the revision rolling out in an environment (100 once whole, 0 after a rollback).",
+	}, []string{"namespace", "application", "environment"})
 	pruneHolds = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "landfall_prune_holds_total",
 		Help: "Prunes held because they would delete all, or more than half, of an environment.",
@@ -81,14 +89,14 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(renderDuration, syncDuration, objectChanges, driftCorrections, pruneHolds)
+	metrics.Registry.MustRegister(renderDuration, syncDuration, objectChanges, driftCorrections, pruneHolds, rollbacks, rolloutWeight)
 }
 
 // forgetApplication deletes every per-environment series of a deleted Application.
 func forgetApplication(namespace, name string) {
 	l := prometheus.Labels{"namespace": namespace, "application": name}
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
-		renderDuration, syncDuration, objectChanges, driftCorrections, pruneHolds,
+		renderDuration, syncDuration, objectChanges, driftCorrections, pruneHolds, rollbacks, rolloutWeight,
 	} {
 		v.DeletePartialMatch(l)
 	}

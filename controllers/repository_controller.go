@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -47,9 +48,13 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if !repo.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
-	patch := client.MergeFrom(repo.DeepCopy())
+	before := repo.DeepCopy()
+	patch := client.MergeFrom(before)
 	defer func() {
 		recordConditions("Repository", repo)
+		if equality.Semantic.DeepEqual(before.Status, repo.Status) {
+			return // an unchanged status costs no write
+		}
 		if err := r.Status().Patch(ctx, repo, patch); err != nil && !apierrors.IsNotFound(err) {
 			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
 		}
@@ -96,6 +101,10 @@ func (r *RepositoryReconciler) fetch(ctx context.Context, repo *landfallv1.Repos
 		return source.Revision{}, err
 	}
 	ref := source.Ref{Branch: repo.Spec.Ref.Branch, Tag: repo.Spec.Ref.Tag, SemVer: repo.Spec.Ref.SemVer, Commit: repo.Spec.Ref.Commit}
+	// spec.timeout bounds how long this reconcile waits: a hung server must not hold a
+	// worker that other Repositories need.
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout(repo))
+	defer cancel()
 	start := time.Now()
 	rev, err := r.Source.Check(ctx, repo.Spec.URL, ref, auth)
 	fetchDuration.WithLabelValues("check").Observe(time.Since(start).Seconds())
@@ -113,6 +122,13 @@ func (r *RepositoryReconciler) fetch(ctx context.Context, repo *landfallv1.Repos
 	}
 	defer co.Close()
 	return co.Revision, nil
+}
+
+func fetchTimeout(repo *landfallv1.Repository) time.Duration {
+	if repo.Spec.Timeout != nil && repo.Spec.Timeout.Duration > 0 {
+		return repo.Spec.Timeout.Duration
+	}
+	return source.DefaultTimeout
 }
 
 func (r *RepositoryReconciler) interval(repo *landfallv1.Repository) time.Duration {

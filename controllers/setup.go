@@ -90,6 +90,7 @@ func setupApplications(mgr ctrl.Manager, opts Options, git *source.Client) error
 		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Source: git, Renderer: render.New(),
 		Recorder: mgr.GetEventRecorder("landfall-application"), Clusters: dests, Drift: tracker,
 		Watcher: watcher, Resync: opts.Resync, Jitter: opts.Jitter,
+		Store: &revisionStore{client: mgr.GetClient(), reader: mgr.GetAPIReader()},
 	}
 	return apps.SetupWithManager(context.Background(), mgr, opts.Concurrency, wake)
 }

@@ -54,6 +54,9 @@ const (
 	AnnotationSyncRequestedAt = "landfall.dev/sync-requested-at"
 	// AnnotationReconcileRequestedAt, set to a new value, asks a Repository for an immediate fetch.
 	AnnotationReconcileRequestedAt = "landfall.dev/reconcile-requested-at"
+	// AnnotationPinPrefix + <environment>, set to a revision by `landfall rollback`, pins the
+	// environment to that revision until `landfall resume` removes it.
+	AnnotationPinPrefix = "pin.landfall.dev/"
 	// AnnotationSyncWave orders objects within a stage of an apply: lower waves first.
 	AnnotationSyncWave = "landfall.dev/sync-wave"
 	// AnnotationOwner names the Application and environment that created an object

@@ -22,6 +22,7 @@ func newRootCmd() *cobra.Command {
 		newDiffCmd(),
 		newSuspendCmd(),
 		newResumeCmd(),
+		newRollbackCmd(),
 	)
 	return root
 }

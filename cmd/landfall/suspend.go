@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/types"
@@ -25,9 +27,10 @@ func suspendCmd(verb string, suspend bool) *cobra.Command {
 				return err
 			}
 			app := &landfallv1.Application{}
-			app.Namespace, app.Name = ns, args[0]
-			patch := fmt.Sprintf(`{"spec":{"suspend":%t}}`, suspend)
-			if err := c.Patch(cmd.Context(), app, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+			if err := c.Get(cmd.Context(), client.ObjectKey{Namespace: ns, Name: args[0]}, app); err != nil {
+				return err
+			}
+			if err := c.Patch(cmd.Context(), app, client.RawPatch(types.MergePatchType, suspendPatch(app, suspend))); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s %sed\n", ns, args[0], verb)
@@ -36,4 +39,22 @@ func suspendCmd(verb string, suspend bool) *cobra.Command {
 	}
 	k.register(cmd)
 	return cmd
+}
+
+// suspendPatch sets spec.suspend; resuming also lifts the pins of manual rollbacks.
+func suspendPatch(app *landfallv1.Application, suspend bool) []byte {
+	patch := map[string]any{"spec": map[string]any{"suspend": suspend}}
+	if !suspend {
+		pins := map[string]any{}
+		for k := range app.Annotations {
+			if strings.HasPrefix(k, landfallv1.AnnotationPinPrefix) {
+				pins[k] = nil
+			}
+		}
+		if len(pins) > 0 {
+			patch["metadata"] = map[string]any{"annotations": pins}
+		}
+	}
+	b, _ := json.Marshal(patch)
+	return b
 }

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+)
+
+func newRollbackCmd() *cobra.Command {
+	var k kubeFlags
+	var env, to string
+	cmd := &cobra.Command{
+		Use:   "rollback APPLICATION --env ENVIRONMENT [--to REVISION]",
+		Short: "Put an environment back on a revision (its last healthy one by default) and pin it there until resume",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, _, ns, err := k.client()
+			if err != nil {
+				return err
+			}
+			app := &landfallv1.Application{}
+			if err := c.Get(cmd.Context(), client.ObjectKey{Namespace: ns, Name: args[0]}, app); err != nil {
+				return err
+			}
+			target, err := rollbackTarget(app, env, to)
+			if err != nil {
+				return err
+			}
+			patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
+				landfallv1.AnnotationPinPrefix + env: target}}})
+			if err := c.Patch(cmd.Context(), app, client.RawPatch(types.MergePatchType, patch)); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s %s pinned to %s; `landfall resume %s` lifts the pin\n", ns, app.Name, env, target, app.Name)
+			return nil
+		},
+	}
+	k.register(cmd)
+	cmd.Flags().StringVar(&env, "env", "", "the environment to roll back (required)")
+	cmd.Flags().StringVar(&to, "to", "", "the revision to go to (default: the environment's last healthy revision, else the one before the current)")
+	_ = cmd.MarkFlagRequired("env")
+	return cmd
+}
+
+// rollbackTarget picks the revision: the one asked for, else the last healthy one that is
+// not what runs now, else the newest earlier revision in the history.
+func rollbackTarget(app *landfallv1.Application, env, to string) (string, error) {
+	var st *landfallv1.EnvironmentStatus
+	for i := range app.Status.Environments {
+		if app.Status.Environments[i].Name == env {
+			st = &app.Status.Environments[i]
+		}
+	}
+	if st == nil {
+		return "", fmt.Errorf("application %s has no status for environment %q", app.Name, env)
+	}
+	if to != "" {
+		return to, nil
+	}
+	if st.LastHealthyRevision != "" && st.LastHealthyRevision != st.Revision {
+		return st.LastHealthyRevision, nil
+	}
+	for _, h := range app.Status.History {
+		if h.Environment == env && h.Revision != st.Revision && h.Result == landfallv1.ResultSucceeded {
+			return h.Revision, nil
+		}
+	}
+	return "", fmt.Errorf("environment %s has no earlier healthy revision; name one with --to", env)
+}

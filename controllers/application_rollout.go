@@ -1,0 +1,214 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/landfall-dev/landfall/health"
+	"github.com/landfall-dev/landfall/health/analysis"
+	"github.com/landfall-dev/landfall/sync/rollout"
+)
+
+// policyOf translates an environment's rollout spec for the planner. Without a rollout
+// spec a revision rolls in whole, gated by health for five minutes, and rolls back by
+// itself: safe by default.
+func policyOf(app *landfallv1.Application, env *landfallv1.Environment) rollout.Policy {
+	p := rollout.Policy{Strategy: rollout.Rolling, HealthTimeout: rollout.DefaultHealthTimeout, AutoRollback: true}
+	if env.BakeTime != nil {
+		p.BakeTime = env.BakeTime.Duration
+	}
+	spec := app.Spec.Rollout
+	if spec == nil {
+		return p
+	}
+	if spec.Strategy == landfallv1.RolloutCanary {
+		p.Strategy = rollout.Canary
+		for _, s := range spec.Steps {
+			step := rollout.Step{Weight: s.Weight}
+			if s.Pause != nil {
+				step.Pause = s.Pause.Duration
+			}
+			p.Steps = append(p.Steps, step)
+		}
+	}
+	if spec.HealthTimeout != nil && spec.HealthTimeout.Duration > 0 {
+		p.HealthTimeout = spec.HealthTimeout.Duration
+	}
+	if spec.AutoRollback != nil {
+		p.AutoRollback = *spec.AutoRollback
+	}
+	return p
+}
+
+// progressOf reads the planner's progress from an environment's status.
+func progressOf(st *landfallv1.EnvironmentStatus) rollout.Progress {
+	p := rollout.Progress{LastHealthyRevision: st.LastHealthyRevision, FailedRevisions: st.FailedRevisions}
+	if r := st.Rollout; r != nil {
+		p.Revision, p.Stable, p.Step, p.Weight, p.Phase = r.Revision, r.Stable, int(r.Step), r.Weight, rollout.Phase(r.Phase)
+		p.StepStartedAt, p.HealthySince = timeOf(r.StepStartedAt), timeOf(r.HealthySince)
+	}
+	return p
+}
+
+// recordProgress writes the planner's progress into an environment's status. The analysis
+// counts start over with every new step or revision.
+func recordProgress(st *landfallv1.EnvironmentStatus, p rollout.Progress, msg string) {
+	old := st.Rollout
+	if old == nil {
+		old = &landfallv1.RolloutStatus{}
+	}
+	next := &landfallv1.RolloutStatus{
+		Revision: p.Revision, Stable: p.Stable, Step: int32(p.Step), Weight: p.Weight,
+		Phase: landfallv1.RolloutPhase(p.Phase), StepStartedAt: metaTime(p.StepStartedAt),
+		HealthySince: metaTime(p.HealthySince), StartedAt: old.StartedAt, Message: msg,
+	}
+	if old.Revision == p.Revision && old.Step == int32(p.Step) {
+		next.Analysis = old.Analysis
+	}
+	if old.Revision != p.Revision || next.StartedAt == nil {
+		next.StartedAt = metaTime(p.StepStartedAt)
+	}
+	st.Rollout = next
+	st.LastHealthyRevision, st.FailedRevisions = p.LastHealthyRevision, p.FailedRevisions
+}
+
+func timeOf(t *metav1.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.Time
+}
+
+func metaTime(t time.Time) *metav1.Time {
+	if t.IsZero() {
+		return nil
+	}
+	m := metav1.NewTime(t)
+	return &m
+}
+
+// observeHealth reads the live objects of the environment's inventory and returns the
+// worst health among them.
+func (r *ApplicationReconciler) observeHealth(ctx context.Context, dest *destination, st *landfallv1.EnvironmentStatus) health.Result {
+	inv, err := decodeInventory(st)
+	if err != nil || inv.Len() == 0 {
+		return health.Result{Status: health.Unknown, Message: "nothing applied yet"}
+	}
+	var objs []health.ObjectHealth
+	for _, e := range inv.Entries() {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(e.GroupVersionKind())
+		if err := dest.client.Get(ctx, objectKey(e.Namespace, e.Name), u); err != nil {
+			objs = append(objs, health.ObjectHealth{Kind: e.Kind, Namespace: e.Namespace, Name: e.Name,
+				Result: health.Result{Status: health.Unknown, Message: "cannot read it: " + err.Error()}})
+			continue
+		}
+		objs = append(objs, health.NewObjectHealth(u))
+	}
+	return health.Aggregate(objs)
+}
+
+// analyze measures the metrics that are due and returns the overall verdict of the step.
+func (r *ApplicationReconciler) analyze(ctx context.Context, app *landfallv1.Application, st *landfallv1.EnvironmentStatus, now time.Time) rollout.Verdict {
+	if app.Spec.Rollout == nil || len(app.Spec.Rollout.Analysis) == 0 || st.Rollout == nil {
+		return rollout.VerdictNone
+	}
+	phase := st.Rollout.Phase
+	if phase != landfallv1.RolloutPaused && phase != landfallv1.RolloutAnalyzing && phase != landfallv1.RolloutProgressing {
+		return rollout.VerdictNone
+	}
+	var metrics []analysis.Metric
+	var states []analysis.State
+	for _, spec := range app.Spec.Rollout.Analysis {
+		m := metricOf(spec)
+		s := stateOf(st.Rollout.Analysis, spec.Name)
+		if due, _ := s.Due(m, now); due {
+			s = r.measure(ctx, spec, m, s, now)
+		}
+		metrics, states = append(metrics, m), append(states, s)
+	}
+	st.Rollout.Analysis = statusOf(states)
+	return rollout.Verdict(analysis.Overall(metrics, states))
+}
+
+func (r *ApplicationReconciler) measure(ctx context.Context, spec landfallv1.AnalysisMetric, m analysis.Metric, s analysis.State, now time.Time) analysis.State {
+	p, err := analysis.NewPrometheus(spec.Prometheus.Address, nil)
+	if err != nil {
+		return analysis.Assess(m, s, 0, fmt.Errorf("prometheus %s: %w", spec.Prometheus.Address, err), now)
+	}
+	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return analysis.Measure(qctx, p, m, s, now)
+}
+
+func metricOf(spec landfallv1.AnalysisMetric) analysis.Metric {
+	m := analysis.Metric{Name: spec.Name, Query: spec.Prometheus.Query, Min: spec.Min, Max: spec.Max,
+		FailureLimit: spec.FailureLimit, InconclusiveLimit: spec.InconclusiveLimit}
+	if spec.Interval != nil {
+		m.Interval = spec.Interval.Duration
+	}
+	return m
+}
+
+func stateOf(recorded []landfallv1.AnalysisStatus, name string) analysis.State {
+	for _, a := range recorded {
+		if a.Name == name {
+			return analysis.State{Name: a.Name, Successes: a.Successes, Failures: a.Failures, Inconclusive: a.Inconclusive,
+				ConsecutiveFailures: a.ConsecutiveFailures, ConsecutiveInconclusive: a.ConsecutiveInconclusive,
+				LastValue: a.LastValue, LastMeasuredAt: timeOf(a.LastMeasuredAt)}
+		}
+	}
+	return analysis.State{Name: name}
+}
+
+func statusOf(states []analysis.State) []landfallv1.AnalysisStatus {
+	out := make([]landfallv1.AnalysisStatus, 0, len(states))
+	for _, s := range states {
+		out = append(out, landfallv1.AnalysisStatus{Name: s.Name, Successes: s.Successes, Failures: s.Failures,
+			Inconclusive: s.Inconclusive, ConsecutiveFailures: s.ConsecutiveFailures,
+			ConsecutiveInconclusive: s.ConsecutiveInconclusive, LastValue: s.LastValue, LastMeasuredAt: metaTime(s.LastMeasuredAt)})
+	}
+	return out
+}
+
+// setHistory records the outcome of a revision in an environment: it updates the newest
+// entry of that revision and environment, or adds one.
+func setHistory(app *landfallv1.Application, revision, env string, result landfallv1.HistoryResult, msg string, now time.Time) {
+	at := metav1.NewTime(now)
+	for i := range app.Status.History {
+		h := &app.Status.History[i]
+		if h.Environment != env {
+			continue
+		}
+		if h.Revision == revision {
+			h.Result, h.Message = result, msg
+			if result != landfallv1.ResultProgressing {
+				h.FinishedAt = &at
+			}
+			return
+		}
+		if h.Result == landfallv1.ResultProgressing { // a newer revision took over
+			h.Result, h.FinishedAt = landfallv1.ResultSuperseded, &at
+		}
+		break
+	}
+	entry := landfallv1.HistoryEntry{Revision: revision, Environment: env, StartedAt: at, Result: result, Message: msg}
+	if result != landfallv1.ResultProgressing {
+		entry.FinishedAt = &at
+	}
+	app.Status.History = append([]landfallv1.HistoryEntry{entry}, app.Status.History...)
+	if len(app.Status.History) > landfallv1.MaxHistory {
+		app.Status.History = app.Status.History[:landfallv1.MaxHistory]
+	}
+}
+
+func objectKey(namespace, name string) client.ObjectKey {
+	return client.ObjectKey{Namespace: namespace, Name: name}
+}

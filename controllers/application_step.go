@@ -1,0 +1,321 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/health"
+	"github.com/landfall-dev/landfall/sync/apply"
+	"github.com/landfall-dev/landfall/sync/inventory"
+	"github.com/landfall-dev/landfall/sync/rollout"
+	"github.com/landfall-dev/landfall/sync/source"
+)
+
+// envSync is one pass over one environment.
+type envSync struct {
+	r      *ApplicationReconciler
+	app    *landfallv1.Application
+	env    *landfallv1.Environment
+	st     *landfallv1.EnvironmentStatus
+	dest   *destination
+	co     *source.Checkout
+	manual bool
+	key    envKey
+}
+
+// waitForHealth is how soon a step waiting for health looks again; watch events of the
+// managed objects usually come sooner.
+const waitForHealth = 2 * time.Second
+
+// carryOut does what the planner decided and records it.
+func (s *envSync) carryOut(ctx context.Context, dec rollout.Decision, h health.Result) envOutcome {
+	a := dec.Action
+	switch a.Kind {
+	case rollout.ActionApply:
+		return s.step(ctx, dec)
+	case rollout.ActionRollback:
+		return s.rollback(ctx, dec, h)
+	case rollout.ActionPromote:
+		return s.promote(ctx, dec)
+	case rollout.ActionBakeComplete:
+		recordProgress(s.st, dec.Progress, a.Message)
+		s.event(corev1.EventTypeNormal, "Baked", a.Message)
+		return envOutcome{}
+	case rollout.ActionWait:
+		recordProgress(s.st, dec.Progress, a.Message)
+		p := dec.Progress
+		if out := s.heal(ctx, p.Revision, p.Stable, p.Weight); out.err != nil {
+			return out
+		}
+		s.st.Message = a.Message
+		wait := waitForHealth
+		if !a.Until.IsZero() {
+			wait = min(max(time.Until(a.Until), 100*time.Millisecond), time.Minute)
+		}
+		return envOutcome{blocked: true, reason: landfallv1.ReasonProgressing, message: a.Message, requeue: wait}
+	case rollout.ActionFail:
+		recordProgress(s.st, dec.Progress, a.Message)
+		setHistory(s.app, a.Revision, s.env.Name, landfallv1.ResultFailed, a.Message, s.r.clock())
+		s.event(corev1.EventTypeWarning, failureReason(a.Reason), a.Message)
+		return envOutcome{reason: failureReason(a.Reason), message: a.Message, err: errors.New(a.Message), stalled: true}
+	}
+	return s.hold(ctx, dec)
+}
+
+// hold handles a rollout with nothing to do: an up-to-date environment heals drift; a
+// failed or pinned one says why it stays.
+func (s *envSync) hold(ctx context.Context, dec rollout.Decision) envOutcome {
+	a := dec.Action
+	recordProgress(s.st, dec.Progress, a.Message)
+	switch a.Reason {
+	case rollout.ReasonRevisionFailed:
+		reason := landfallv1.ReasonHealthCheckFailed
+		if s.st.Rollout != nil && s.st.Rollout.Phase == landfallv1.RolloutRolledBack {
+			reason = landfallv1.ReasonRolledBack
+		}
+		return envOutcome{blocked: true, reason: reason, message: s.st.Rollout.Message}
+	case rollout.ReasonPinned:
+		return envOutcome{blocked: true, reason: landfallv1.ReasonPinned, message: a.Message}
+	}
+	s.st.Message = "revision " + a.Revision + " is rolled out"
+	return s.heal(ctx, a.Revision, "", 100)
+}
+
+// heal keeps the environment as Git says between rollout steps: with self-heal (or on a
+// manual sync) it re-applies objects changed by hand, else it names them. When nothing
+// changed in Git nor in the cluster it does nothing: no render, no dry-run, no write.
+func (s *envSync) heal(ctx context.Context, revision, stable string, weight int32) envOutcome {
+	dirty := s.r.Drift.takeDirty(s.key)
+	if !dirty && !s.manual {
+		return envOutcome{}
+	}
+	objs, digest, err := s.objectsForStep(ctx, revision, stable, weight)
+	if err != nil {
+		return failed(landfallv1.ReasonRenderFailed, err, true)
+	}
+	if !s.app.Spec.SelfHeal && !s.manual {
+		return s.r.reportDrift(ctx, s.app, s.env.Name, s.st, s.dest, objs)
+	}
+	if out, ok := s.r.checkWindow(s.app, s.st, s.manual); !ok {
+		return out
+	}
+	out, changes := s.apply(ctx, objs, digest, revision, weight >= 100)
+	if out.err == nil && changes.Writes() > 0 && !s.manual {
+		driftCorrections.WithLabelValues(s.app.Namespace, s.app.Name, s.env.Name).Inc()
+		s.event(corev1.EventTypeNormal, "SelfHealed", "re-applied objects changed by hand: "+changes.String())
+	}
+	return out
+}
+
+// step applies one step of a rollout: the whole revision, or a canary weight of it.
+func (s *envSync) step(ctx context.Context, dec rollout.Decision) envOutcome {
+	a := dec.Action
+	if out, ok := s.r.checkWindow(s.app, s.st, s.manual); !ok {
+		return out
+	}
+	objs, digest, err := s.objectsForStep(ctx, a.Revision, dec.Progress.Stable, a.Weight)
+	if err != nil {
+		s.st.Sync, s.st.Message = landfallv1.SyncUnknown, err.Error()
+		s.event(corev1.EventTypeWarning, landfallv1.ReasonRenderFailed, err.Error())
+		return failed(landfallv1.ReasonRenderFailed, err, true)
+	}
+	out, _ := s.apply(ctx, objs, digest, a.Revision, a.Weight >= 100)
+	if out.err != nil {
+		return out
+	}
+	recordProgress(s.st, dec.Progress, a.Message)
+	if a.Step == 0 {
+		setHistory(s.app, a.Revision, s.env.Name, landfallv1.ResultProgressing, a.Message, s.r.clock())
+	}
+	rolloutWeight.WithLabelValues(s.app.Namespace, s.app.Name, s.env.Name).Set(float64(a.Weight))
+	s.event(corev1.EventTypeNormal, "RolloutStep", a.Message)
+	return envOutcome{blocked: true, reason: landfallv1.ReasonProgressing, message: a.Message, requeue: waitForHealth}
+}
+
+// rollback returns the environment to its last healthy revision, whole, canary removed.
+// It ignores sync windows: leaving a failed revision running is never the safer choice.
+func (s *envSync) rollback(ctx context.Context, dec rollout.Decision, h health.Result) envOutcome {
+	a := dec.Action
+	bad := s.st.Rollout.Revision
+	objs, digest, err := s.objectsFor(ctx, a.Revision, 100)
+	if err != nil {
+		return failed(landfallv1.ReasonRolledBack, fmt.Errorf("rolling back to %s: %w", a.Revision, err), false)
+	}
+	out, _ := s.apply(ctx, objs, digest, a.Revision, true)
+	if out.err != nil {
+		return out
+	}
+	msg := fmt.Sprintf("rolled back from %s to %s: %s", bad, a.Revision, a.Message)
+	if h.Message != "" && a.Reason != rollout.ReasonAnalysisFailed {
+		msg += " (" + h.Message + ")"
+	}
+	recordProgress(s.st, dec.Progress, msg)
+	s.st.Message = msg
+	setHistory(s.app, bad, s.env.Name, landfallv1.ResultRolledBack, msg, s.r.clock())
+	rollbacks.WithLabelValues(s.app.Namespace, s.app.Name, s.env.Name, string(a.Reason)).Inc()
+	rolloutWeight.WithLabelValues(s.app.Namespace, s.app.Name, s.env.Name).Set(0)
+	s.event(corev1.EventTypeWarning, landfallv1.ReasonRolledBack, msg)
+	ctrl.LoggerFrom(ctx).Info("Rolled back", "from", bad, "to", a.Revision, "reason", string(a.Reason))
+	return envOutcome{blocked: true, reason: landfallv1.ReasonRolledBack, message: msg}
+}
+
+// promote records a healthy revision and keeps its objects for later rollbacks.
+func (s *envSync) promote(ctx context.Context, dec rollout.Decision) envOutcome {
+	a := dec.Action
+	objs, _, err := s.objectsFor(ctx, a.Revision, 100)
+	if err == nil {
+		err = s.r.Store.save(ctx, s.app, s.env.Name, a.Revision, objs)
+	}
+	if err != nil {
+		// The promotion stands; a later rollback falls back to the checkout cache.
+		ctrl.LoggerFrom(ctx).Error(err, "Cannot store the healthy revision")
+	}
+	recordProgress(s.st, dec.Progress, a.Message)
+	setHistory(s.app, a.Revision, s.env.Name, landfallv1.ResultSucceeded, a.Message, s.r.clock())
+	s.event(corev1.EventTypeNormal, "Promoted", a.Message)
+	if s.env.BakeTime != nil && s.env.BakeTime.Duration > 0 {
+		return envOutcome{blocked: true, reason: landfallv1.ReasonProgressing, message: a.Message, requeue: waitForHealth}
+	}
+	return envOutcome{}
+}
+
+func (s *envSync) event(typ, reason, msg string) {
+	s.r.Recorder.Eventf(s.app, nil, typ, reason, "Rollout", "environment %s: %s", s.env.Name, msg)
+}
+
+func failureReason(r rollout.Reason) string {
+	if r == rollout.ReasonAnalysisFailed {
+		return landfallv1.ReasonAnalysisFailed
+	}
+	return landfallv1.ReasonHealthCheckFailed
+}
+
+// fastForward moves a completed environment to a new revision that renders exactly the
+// same objects (a monorepo commit elsewhere): no rollout, no bake, no write.
+func (s *envSync) fastForward(ctx context.Context, desired string) (envOutcome, bool) {
+	ro := s.st.Rollout
+	if ro == nil || ro.Phase != landfallv1.RolloutCompleted || ro.Revision == desired || s.st.PinnedRevision != "" ||
+		s.st.RenderDigest == "" {
+		return envOutcome{}, false
+	}
+	_, digest, err := s.objectsFor(ctx, desired, 100)
+	if err != nil || digest != s.st.RenderDigest {
+		return envOutcome{}, false
+	}
+	ro.Revision, s.st.Revision, s.st.LastHealthyRevision = desired, desired, desired
+	return envOutcome{}, true
+}
+
+// objectsForStep returns the objects of a step: the revision, or at a canary weight the
+// stable revision with canary Deployments of the new one.
+func (s *envSync) objectsForStep(ctx context.Context, revision, stable string, weight int32) ([]*unstructured.Unstructured, string, error) {
+	next, digest, err := s.objectsFor(ctx, revision, 100)
+	if err != nil || weight >= 100 || stable == "" {
+		return next, digest, err
+	}
+	old, _, err := s.objectsFor(ctx, stable, 100)
+	if err != nil {
+		return nil, "", fmt.Errorf("the stable revision for the canary: %w", err)
+	}
+	objs, err := rollout.CanaryObjects(old, next, weight)
+	return stamp(objs, s.app, s.env.Name), "", err
+}
+
+// objectsFor returns the stamped objects of a revision: rendered from the checkout when it
+// is the current one, else from the stored healthy revision, else from a cached checkout.
+func (s *envSync) objectsFor(ctx context.Context, revision string, _ int32) ([]*unstructured.Unstructured, string, error) {
+	if revision == s.co.Revision.String() {
+		return s.renderFrom(ctx, s.co)
+	}
+	if objs, ok, err := s.r.Store.load(ctx, s.app, s.env.Name, revision); err != nil || ok {
+		return stamp(objs, s.app, s.env.Name), "", err
+	}
+	rev, err := source.ParseRevision(revision)
+	if err != nil {
+		return nil, "", err
+	}
+	repo := &landfallv1.Repository{}
+	if err := s.r.Get(ctx, objectKey(s.app.Namespace, s.app.Spec.RepositoryRef.Name), repo); err != nil {
+		return nil, "", err
+	}
+	co, ok, err := s.r.Source.Cached(repo.Spec.URL, rev)
+	if err != nil || !ok {
+		return nil, "", fmt.Errorf("revision %s is neither stored nor in the checkout cache: %w", revision, errors.Join(err, errUnavailable))
+	}
+	defer co.Close()
+	return s.renderFrom(ctx, co)
+}
+
+var errUnavailable = errors.New("unavailable")
+
+func (s *envSync) renderFrom(ctx context.Context, co *source.Checkout) ([]*unstructured.Unstructured, string, error) {
+	res, err := s.r.render(ctx, s.app, s.env, co, s.dest)
+	if err != nil {
+		return nil, "", err
+	}
+	return stamp(res.Objects, s.app, s.env.Name), res.Digest, nil
+}
+
+// apply applies objects and, for a whole revision, prunes what the inventory no longer has.
+func (s *envSync) apply(ctx context.Context, objs []*unstructured.Unstructured, digest, revision string, prune bool) (envOutcome, *apply.ChangeSet) {
+	start := time.Now()
+	app, st := s.app, s.st
+	if err := s.r.ensureNamespace(ctx, s.dest, app, s.env.Name, s.env.Namespace); err != nil {
+		return failed(landfallv1.ReasonApplyFailed, err, false), nil
+	}
+	mgr, err := s.r.applier(s.dest, app, s.env.Name)
+	if err != nil {
+		return failed(landfallv1.ReasonApplyFailed, err, false), nil
+	}
+	old, err := decodeInventory(st)
+	if err != nil {
+		return failed(landfallv1.ReasonApplyFailed, err, false), nil
+	}
+	desired, err := inventory.FromObjects(objs)
+	if err != nil {
+		return failed(landfallv1.ReasonApplyFailed, err, true), nil
+	}
+	changes, err := mgr.Apply(ctx, objs)
+	recordChanges(app, s.env.Name, changes)
+	if err != nil {
+		st.Inventory = encodeInventory(old.Union(applied(changes)))
+		st.Sync, st.Message, st.LastSyncResult = landfallv1.SyncOutOfSync, err.Error(), "failed: "+err.Error()
+		s.event(corev1.EventTypeWarning, landfallv1.ReasonApplyFailed, err.Error())
+		return failed(landfallv1.ReasonApplyFailed, err, forbidden(err)), changes
+	}
+	s.r.Watcher.ensure(s.dest, gvksOf(objs))
+	keep := old.Difference(desired)
+	out := envOutcome{}
+	if prune {
+		keep, out = s.r.prune(ctx, app, s.env, st, mgr, old, desired, changes)
+	}
+	st.Inventory = encodeInventory(desired.Union(keep))
+	if out.err != nil || out.blocked {
+		return out, changes
+	}
+	now := metav1.NewTime(s.r.clock())
+	st.Revision, st.LastSyncTime = revision, &now
+	if digest != "" {
+		st.RenderDigest = digest
+	}
+	st.Sync, st.OutOfSync, st.LastSyncResult = landfallv1.SyncSynced, nil, changes.String()
+	st.Message = "applied " + changes.String()
+	syncDuration.WithLabelValues(app.Namespace, app.Name, s.env.Name).Observe(time.Since(start).Seconds())
+	if changes.Writes() > 0 {
+		s.r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, "Synced", "Apply", "environment %s at %s: %s", s.env.Name, revision, changes.String())
+		ctrl.LoggerFrom(ctx).Info("Synced", "changes", changes.String())
+	}
+	return out, changes
+}
+
+// forbidden reports an apiserver refusal for lack of permission: the user must act.
+func forbidden(err error) bool { return strings.Contains(err.Error(), "forbidden") }
