@@ -133,7 +133,7 @@ func loadKnownHosts(data []byte) (*knownhosts.HostKeyDB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("writing known_hosts: %w", err)
 	}
-	defer os.Remove(f.Name())
+	defer func() { _ = os.Remove(f.Name()) }() // a leftover holds only public host keys
 	_, werr := f.Write(data)
 	if cerr := f.Close(); werr == nil {
 		werr = cerr

@@ -100,7 +100,7 @@ func (c *Client) fetch(ctx context.Context, req request, name plumbing.Reference
 	if err != nil {
 		return "", fmt.Errorf("creating fetch directory: %w", err)
 	}
-	defer os.RemoveAll(work)
+	defer func() { _ = os.RemoveAll(work) }() // New cleans what an error leaves behind
 	tree, gitDir := filepath.Join(work, "tree"), filepath.Join(work, "git")
 	for _, d := range []string{tree, gitDir} {
 		if err := os.Mkdir(d, 0o700); err != nil {

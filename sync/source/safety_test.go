@@ -318,7 +318,7 @@ func TestRemoteOperationsHaveADeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
+	t.Cleanup(func() { _ = l.Close() })
 	var conns []net.Conn
 	var mu sync.Mutex
 	go func() {
@@ -336,7 +336,7 @@ func TestRemoteOperationsHaveADeadline(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, c := range conns {
-			c.Close()
+			_ = c.Close()
 		}
 	})
 	c := newClient(t, source.Options{Timeout: 300 * time.Millisecond})

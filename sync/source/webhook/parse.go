@@ -14,12 +14,12 @@ func decode(body []byte, v any) error {
 	if rest, ok := bytes.CutPrefix(body, []byte("payload=")); ok {
 		q, err := url.ParseQuery("payload=" + string(rest))
 		if err != nil {
-			return fmt.Errorf("form body: %v", err)
+			return fmt.Errorf("form body: %w", err)
 		}
 		body = []byte(q.Get("payload"))
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("JSON body: %v", err)
+		return fmt.Errorf("JSON body: %w", err)
 	}
 	return nil
 }
@@ -152,7 +152,7 @@ func parseGeneric(_ Header, body []byte) (Event, error) {
 	}
 	var p genericPayload
 	if err := json.Unmarshal(body, &p); err != nil {
-		return Event{}, fmt.Errorf("JSON body: %v", err)
+		return Event{}, fmt.Errorf("JSON body: %w", err)
 	}
 	if p.Ref != "" {
 		if err := validRef(p.Ref); err != nil {

@@ -117,21 +117,24 @@ func StatusCode(err error) int {
 
 // Parse identifies the sender from the headers, verifies the request with secret (the
 // HMAC key, or the shared token for GitLab) and parses the body. An empty secret refuses
-// every request.
+// every request. A refused request from a recognised sender still returns an Event with
+// only Provider set, so receivers can count refusals per sender: the provider comes from
+// the headers' names, one of a fixed set, never from their values.
 func Parse(h Header, body, secret []byte) (Event, error) {
-	if len(secret) == 0 {
-		return Event{}, fmt.Errorf("%w: no webhook secret is configured", ErrSignature)
-	}
 	p, ok := detect(h)
 	if !ok {
 		return Event{}, fmt.Errorf("%w: no known event or signature header", ErrSignature)
 	}
+	refused := Event{Provider: p.name}
+	if len(secret) == 0 {
+		return refused, fmt.Errorf("%w: no webhook secret is configured", ErrSignature)
+	}
 	if err := p.verify(h, body, secret); err != nil {
-		return Event{}, err
+		return refused, err
 	}
 	ev, err := p.parse(h, body)
 	if err != nil {
-		return Event{}, fmt.Errorf("%w: %s: %v", ErrMalformed, p.name, err)
+		return refused, fmt.Errorf("%w: %s: %v", ErrMalformed, p.name, err)
 	}
 	ev.Provider = p.name
 	return ev, nil

@@ -157,6 +157,19 @@ func TestSignatureFailures(t *testing.T) {
 	}
 }
 
+func TestRefusalsNameTheProvider(t *testing.T) {
+	body := sample(t, "github-push.json")
+	for _, p := range []webhook.Provider{webhook.GitHub, webhook.GitLab, webhook.Gitea, webhook.Forgejo, webhook.Bitbucket, webhook.Generic} {
+		h := signed(p, "push", body)
+		for name, key := range map[string][]byte{"wrong key": []byte("other"), "no secret": nil} {
+			ev, err := webhook.Parse(h, body, key)
+			if !errors.Is(err, webhook.ErrSignature) || !reflect.DeepEqual(ev, webhook.Event{Provider: p}) {
+				t.Errorf("%s, %s: Parse = %+v, %v; want only the provider and ErrSignature", p, name, ev, err)
+			}
+		}
+	}
+}
+
 func TestMalformedBodiesAfterValidSignature(t *testing.T) {
 	cases := []struct {
 		p     webhook.Provider
