@@ -72,7 +72,7 @@ func sendHook(t *testing.T, repo *landfallv1.Repository, key string, body []byte
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	return resp.StatusCode
 }
 
