@@ -27,6 +27,7 @@ const finalizer = "landfall.dev/finalizer"
 // render → sync window → apply → prune → record.
 type ApplicationReconciler struct {
 	client.Client
+	// Secrets reads Secrets, and the Application itself, straight from the apiserver.
 	Secrets  client.Reader
 	Source   *source.Client
 	Renderer render.Renderer
@@ -48,7 +49,9 @@ type ApplicationReconciler struct {
 // Reconcile deploys one Application.
 func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	app := &landfallv1.Application{}
-	if err := r.Get(ctx, req.NamespacedName, app); err != nil {
+	// Read past the cache: a rollout step decided on a status older than the one just
+	// written would be taken twice.
+	if err := r.Secrets.Get(ctx, req.NamespacedName, app); err != nil {
 		if apierrors.IsNotFound(err) {
 			forgetObject("Application", req.Namespace, req.Name)
 			forgetApplication(req.Namespace, req.Name)

@@ -62,12 +62,21 @@ func (r *ApplicationReconciler) syncEnvironment(ctx context.Context, app *landfa
 	h := r.observeHealth(ctx, dest, st)
 	st.Health = landfallv1.Health(h.Status)
 	verdict := r.analyze(ctx, app, st, now)
-	dec, err := rollout.Plan(rollout.Input{Policy: policyOf(app, env), Progress: progressOf(st), Desired: desired,
-		Pinned: st.PinnedRevision, Health: h.Status, Analysis: verdict, Now: now})
-	if err != nil {
-		return failed(landfallv1.ReasonInvalidSpec, err, true)
+	var out envOutcome
+	// Promotion and the end of a bake are bookkeeping: plan again at once, so a revision
+	// without a bake time reaches the next environment in the same pass.
+	for range 3 {
+		dec, err := rollout.Plan(rollout.Input{Policy: policyOf(app, env), Progress: progressOf(st), Desired: desired,
+			Pinned: st.PinnedRevision, Health: h.Status, Analysis: verdict, Now: now})
+		if err != nil {
+			return failed(landfallv1.ReasonInvalidSpec, err, true)
+		}
+		out = s.carryOut(ctx, dec, h)
+		kind := dec.Action.Kind
+		if out.err != nil || out.blocked || (kind != rollout.ActionPromote && kind != rollout.ActionBakeComplete) {
+			break
+		}
 	}
-	out := s.carryOut(ctx, dec, h)
 	if out.err != nil {
 		r.Drift.markDirty(s.key) // not synced: the next pass must compare again
 	}

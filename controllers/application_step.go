@@ -75,17 +75,24 @@ func (s *envSync) carryOut(ctx context.Context, dec rollout.Decision, h health.R
 // failed or pinned one says why it stays.
 func (s *envSync) hold(ctx context.Context, dec rollout.Decision) envOutcome {
 	a := dec.Action
-	recordProgress(s.st, dec.Progress, a.Message)
 	switch a.Reason {
 	case rollout.ReasonRevisionFailed:
+		// Keep saying why it failed: that is what the team needs to read.
+		msg := a.Message
+		if s.st.Rollout != nil && s.st.Rollout.Message != "" {
+			msg = s.st.Rollout.Message
+		}
+		recordProgress(s.st, dec.Progress, msg)
 		reason := landfallv1.ReasonHealthCheckFailed
-		if s.st.Rollout != nil && s.st.Rollout.Phase == landfallv1.RolloutRolledBack {
+		if s.st.Rollout.Phase == landfallv1.RolloutRolledBack {
 			reason = landfallv1.ReasonRolledBack
 		}
-		return envOutcome{blocked: true, reason: reason, message: s.st.Rollout.Message}
+		return envOutcome{blocked: true, reason: reason, message: msg}
 	case rollout.ReasonPinned:
+		recordProgress(s.st, dec.Progress, a.Message)
 		return envOutcome{blocked: true, reason: landfallv1.ReasonPinned, message: a.Message}
 	}
+	recordProgress(s.st, dec.Progress, a.Message)
 	s.st.Message = "revision " + a.Revision + " is rolled out"
 	return s.heal(ctx, a.Revision, "", 100)
 }
@@ -154,7 +161,7 @@ func (s *envSync) rollback(ctx context.Context, dec rollout.Decision, h health.R
 	if out.err != nil {
 		return out
 	}
-	msg := fmt.Sprintf("rolled back from %s to %s: %s", bad, a.Revision, a.Message)
+	msg := fmt.Sprintf("rolled back from %s to %s (%s): %s", bad, a.Revision, a.Reason, a.Message)
 	if h.Message != "" && a.Reason != rollout.ReasonAnalysisFailed {
 		msg += " (" + h.Message + ")"
 	}

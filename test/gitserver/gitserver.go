@@ -61,6 +61,7 @@ type Server struct {
 
 	work          string
 	env           []string
+	down          atomic.Bool
 	uploadPacks   atomic.Int64
 	advertisments atomic.Int64
 }
@@ -104,6 +105,10 @@ func or(v, def string) string {
 	return v
 }
 
+// SetDown makes the HTTP server answer every request with 503 (down=true), as an
+// unreachable Git host would fail a fetch, or serve again (down=false).
+func (s *Server) SetDown(down bool) { s.down.Store(down) }
+
 // UploadPacks counts the fetches served (POST git-upload-pack but protocol v2 ls-refs),
 // the costly requests.
 func (s *Server) UploadPacks() int64 { return s.uploadPacks.Load() }
@@ -126,6 +131,10 @@ func (s *Server) serveHTTP(tb testing.TB, root string, opts Options) {
 		Stderr: io.Discard,
 	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.down.Load() {
+			http.Error(w, "down for the test", http.StatusServiceUnavailable)
+			return
+		}
 		if !opts.Anonymous && !s.authorized(r) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="gitserver"`)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
