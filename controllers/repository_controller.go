@@ -79,8 +79,12 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		}
 		return ctrl.Result{}, err
 	}
-	now := metav1.NewTime(r.clock())
-	repo.Status.LastFetchedAt = &now
+	if repo.Status.Revision != rev.String() || repo.Status.LastFetchedAt == nil {
+		// Only a new revision is written: an unchanged remote costs the apiserver nothing,
+		// however often it is polled.
+		now := metav1.NewTime(r.clock())
+		repo.Status.LastFetchedAt = &now
+	}
 	if repo.Status.Revision != rev.String() {
 		r.Recorder.Eventf(repo, nil, corev1.EventTypeNormal, "NewRevision", "Fetch", "stored revision %s", rev.String())
 		log.Info("New revision", "revision", rev.String(), "previous", repo.Status.Revision)

@@ -78,7 +78,8 @@ type RepositoryStatus struct {
 	// Revision is the resolved commit, as <ref>@sha1:<hash>.
 	// +optional
 	Revision string `json:"revision,omitempty"`
-	// LastFetchedAt is when the revision was last confirmed against the remote.
+	// LastFetchedAt is when the current revision was fetched. Polls that find the remote
+	// unchanged do not update it, so a quiet repository costs no apiserver writes.
 	// +optional
 	LastFetchedAt *metav1.Time `json:"lastFetchedAt,omitempty"`
 	// LastHandledReconcileAt is the last value of the reconcile-requested-at annotation handled.
