@@ -127,5 +127,13 @@ func remoteConfig(data []byte) (*rest.Config, error) {
 			return nil, fmt.Errorf("cluster %q refers to a CA file; embed certificate-authority-data instead", name)
 		}
 	}
-	return clientcmd.NewDefaultClientConfig(*kc, &clientcmd.ConfigOverrides{}).ClientConfig()
+	cfg, err := clientcmd.NewDefaultClientConfig(*kc, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	// No client-side rate limit, as for the local cluster: client-go's default of 5
+	// requests a second would make a large environment take minutes to apply; the remote
+	// apiserver's priority and fairness protects it.
+	cfg.QPS = -1
+	return cfg, nil
 }
