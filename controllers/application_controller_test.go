@@ -9,6 +9,8 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -245,4 +247,48 @@ func conditionReason(app *landfallv1.Application) string {
 		return c.Reason
 	}
 	return ""
+}
+
+const hpaYAML = `apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 2
+  maxReplicas: 10
+  metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 80}}}]
+`
+
+// TestApplicationLeavesReplicasToTheHPA: with self-heal on, a scale by the autoscaler is not
+// undone, while other hand edits of the same Deployment are.
+func TestApplicationLeavesReplicasToTheHPA(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	files := appFiles()
+	files["apps/web/hpa.yaml"] = hpaYAML
+	f := newFixture(t, files, nil)
+	target := f.ns + "-staging"
+	d := &appsv1.Deployment{}
+	g.Eventually(exists(target, "web", d), timeout, poll).Should(Succeed())
+
+	// Scale as the HPA does, through the scale subresource.
+	scale := &autoscalingv1.Scale{}
+	g.Expect(k8s.SubResource("scale").Get(ctx, d, scale)).To(Succeed())
+	scale.Spec.Replicas = 5
+	g.Expect(k8s.SubResource("scale").Update(ctx, d, client.WithSubResourceBody(scale))).To(Succeed())
+	// And edit the image by hand, which self-heal must undo.
+	g.Eventually(func() error {
+		g.Expect(exists(target, "web", d)()).To(Succeed())
+		d.Spec.Template.Spec.Containers[0].Image = "registry.example/web:hand-edited"
+		return k8s.Update(ctx, d)
+	}, timeout, poll).Should(Succeed())
+
+	g.Eventually(func(g Gomega) string {
+		g.Expect(exists(target, "web", d)()).To(Succeed())
+		return d.Spec.Template.Spec.Containers[0].Image
+	}, timeout, poll).Should(Equal("registry.example/web:v1"))
+	g.Consistently(func(g Gomega) int32 {
+		g.Expect(exists(target, "web", d)()).To(Succeed())
+		return *d.Spec.Replicas
+	}, 2*time.Second, poll).Should(Equal(int32(5)), "the autoscaler's replicas stay")
 }

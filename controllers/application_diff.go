@@ -80,11 +80,12 @@ func (d *Differ) environment(ctx context.Context, app *landfallv1.Application, e
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := d.r.applier(dest, app, env.Name)
+	objs := stamp(res.Objects, app, env.Name)
+	mgr, err := d.r.applier(dest, app, env.Name, objs...)
 	if err != nil {
 		return nil, err
 	}
-	_, comps, err := mgr.Drifted(ctx, stamp(res.Objects, app, env.Name))
+	_, comps, err := mgr.Drifted(ctx, objs)
 	var out []ObjectDiff
 	for _, c := range comps {
 		r, derr := diff.Diff(c.Live, c.Merged, diff.Options{Color: color})

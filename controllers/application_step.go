@@ -269,6 +269,9 @@ func (s *envSync) renderFrom(ctx context.Context, co *source.Checkout) ([]*unstr
 	if err != nil {
 		return nil, "", err
 	}
+	if len(res.SkippedHooks) > 0 && !res.Cached {
+		s.event(corev1.EventTypeNormal, "HooksSkipped", "Helm hooks are not applied: "+strings.Join(res.SkippedHooks, "; "))
+	}
 	return stamp(res.Objects, s.app, s.env.Name), res.Digest, nil
 }
 
@@ -279,7 +282,7 @@ func (s *envSync) apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	if err := s.r.ensureNamespace(ctx, s.dest, app, s.env.Name, s.env.Namespace); err != nil {
 		return failed(landfallv1.ReasonApplyFailed, err, false), nil
 	}
-	mgr, err := s.r.applier(s.dest, app, s.env.Name)
+	mgr, err := s.r.applier(s.dest, app, s.env.Name, objs...)
 	if err != nil {
 		return failed(landfallv1.ReasonApplyFailed, err, false), nil
 	}

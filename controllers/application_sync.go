@@ -18,14 +18,39 @@ import (
 	"github.com/landfall-dev/landfall/sync/apply"
 )
 
-// applier returns the apply manager of one environment of one Application.
-func (r *ApplicationReconciler) applier(dest *destination, app *landfallv1.Application, env string) (*apply.Manager, error) {
+// applier returns the apply manager of one environment of one Application. The replicas
+// of workloads an HPA scales (in the same set) are left to the HPA: Landfall never fights
+// an autoscaler.
+func (r *ApplicationReconciler) applier(dest *destination, app *landfallv1.Application, env string, objs ...*unstructured.Unstructured) (*apply.Manager, error) {
+	scaled := hpaTargets(objs)
 	return apply.New(dest.client, apply.Options{
 		FieldManager:    landfallv1.FieldManager,
 		OwnerAnnotation: landfallv1.AnnotationOwner,
 		Owner:           ownerOf(app, env),
 		WaveAnnotation:  landfallv1.AnnotationSyncWave,
+		DropFields: func(ref apply.ObjectRef) []string {
+			if scaled[ref.Kind+"/"+ref.Namespace+"/"+ref.Name] {
+				return []string{"/spec/replicas"}
+			}
+			return nil
+		},
 	})
+}
+
+// hpaTargets names ("Kind/namespace/name") the objects a HorizontalPodAutoscaler scales.
+func hpaTargets(objs []*unstructured.Unstructured) map[string]bool {
+	out := map[string]bool{}
+	for _, o := range objs {
+		if o.GetKind() != "HorizontalPodAutoscaler" {
+			continue
+		}
+		kind, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "kind")
+		name, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "name")
+		if kind != "" && name != "" {
+			out[kind+"/"+o.GetNamespace()+"/"+name] = true
+		}
+	}
+	return out
 }
 
 func recordChanges(app *landfallv1.Application, env string, cs *apply.ChangeSet) {
@@ -41,7 +66,7 @@ func recordChanges(app *landfallv1.Application, env string, cs *apply.ChangeSet)
 // names what differs.
 func (r *ApplicationReconciler) reportDrift(ctx context.Context, app *landfallv1.Application, env string,
 	st *landfallv1.EnvironmentStatus, dest *destination, objs []*unstructured.Unstructured) envOutcome {
-	mgr, err := r.applier(dest, app, env)
+	mgr, err := r.applier(dest, app, env, objs...)
 	if err != nil {
 		return failed(landfallv1.ReasonApplyFailed, err, false)
 	}
