@@ -22,8 +22,17 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"testing"
 )
+
+// TB is the part of testing.TB the server needs, so programs that are not tests (the demo)
+// can run one too.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	TempDir() string
+	Cleanup(func())
+}
 
 // Options configure a Server.
 type Options struct {
@@ -67,7 +76,7 @@ type Server struct {
 }
 
 // New starts a server with an empty repository; it stops when tb's test ends.
-func New(tb testing.TB, opts Options) *Server {
+func New(tb TB, opts Options) *Server {
 	tb.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		tb.Fatalf("gitserver: git not found (run hack/install-test-deps.sh): %v", err)
@@ -117,7 +126,7 @@ func (s *Server) UploadPacks() int64 { return s.uploadPacks.Load() }
 // the cheap requests a remote check makes.
 func (s *Server) Advertisements() int64 { return s.advertisments.Load() }
 
-func (s *Server) serveHTTP(tb testing.TB, root string, opts Options) {
+func (s *Server) serveHTTP(tb TB, root string, opts Options) {
 	tb.Helper()
 	exe, err := exec.Command("git", "--exec-path").Output()
 	if err != nil {

@@ -5,12 +5,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"testing"
 )
 
 // Commit writes files (path relative to the repository root → content) on top of branch,
 // commits, pushes with git and returns the new commit. A new branch starts empty.
-func (s *Server) Commit(tb testing.TB, branch string, files map[string]string) string {
+func (s *Server) Commit(tb TB, branch string, files map[string]string) string {
 	tb.Helper()
 	return s.CommitChange(tb, branch, func(dir string) {
 		for name, content := range files {
@@ -27,7 +26,7 @@ func (s *Server) Commit(tb testing.TB, branch string, files map[string]string) s
 
 // CommitChange lets change edit the work tree at dir freely (files, symlinks, deletions)
 // on top of branch, then commits everything, pushes and returns the new commit.
-func (s *Server) CommitChange(tb testing.TB, branch string, change func(dir string)) string {
+func (s *Server) CommitChange(tb TB, branch string, change func(dir string)) string {
 	tb.Helper()
 	if s.hasRef("refs/heads/" + branch) {
 		s.git(tb, s.work, "fetch", "--quiet", "origin", "refs/heads/"+branch)
@@ -44,7 +43,7 @@ func (s *Server) CommitChange(tb testing.TB, branch string, change func(dir stri
 }
 
 // Tag tags commit and pushes the tag; annotated makes an annotated tag object.
-func (s *Server) Tag(tb testing.TB, name, commit string, annotated bool) {
+func (s *Server) Tag(tb TB, name, commit string, annotated bool) {
 	tb.Helper()
 	args := []string{"tag", "--force"}
 	if annotated {
@@ -55,19 +54,19 @@ func (s *Server) Tag(tb testing.TB, name, commit string, annotated bool) {
 }
 
 // PushRef points an arbitrary ref (e.g. refs/pull/1/head) at commit on the server.
-func (s *Server) PushRef(tb testing.TB, ref, commit string) {
+func (s *Server) PushRef(tb TB, ref, commit string) {
 	tb.Helper()
 	s.git(tb, s.work, "push", "--quiet", "--force", "origin", commit+":"+ref)
 }
 
 // DeleteRef deletes a ref on the server.
-func (s *Server) DeleteRef(tb testing.TB, ref string) {
+func (s *Server) DeleteRef(tb TB, ref string) {
 	tb.Helper()
 	s.git(tb, s.work, "push", "--quiet", "origin", "--delete", ref)
 }
 
 // Head returns the commit a ref points to on the server, or "" when it does not exist.
-func (s *Server) Head(tb testing.TB, ref string) string {
+func (s *Server) Head(tb TB, ref string) string {
 	tb.Helper()
 	if !s.hasRef(ref) {
 		return ""
@@ -82,7 +81,7 @@ func (s *Server) hasRef(ref string) bool {
 }
 
 // git runs git in dir and returns its trimmed output, failing the test on error.
-func (s *Server) git(tb testing.TB, dir string, args ...string) string {
+func (s *Server) git(tb TB, dir string, args ...string) string {
 	tb.Helper()
 	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
 	cmd.Env = s.env

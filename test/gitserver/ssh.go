@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -26,7 +25,7 @@ const sshdPath = "/usr/sbin/sshd"
 
 // startSSH runs sshd on a free loopback port with its own host key and config, accepting
 // one generated client key for the current user.
-func (s *Server) startSSH(tb testing.TB, root string) {
+func (s *Server) startSSH(tb TB, root string) {
 	tb.Helper()
 	if _, err := os.Stat(sshdPath); err != nil {
 		tb.Fatalf("gitserver: %s not found (run hack/install-test-deps.sh): %v", sshdPath, err)
@@ -67,7 +66,7 @@ func (s *Server) startSSH(tb testing.TB, root string) {
 	}
 }
 
-func (s *Server) runSSHD(tb testing.TB, dir, hostKey, authorized, login string, port int) error {
+func (s *Server) runSSHD(tb TB, dir, hostKey, authorized, login string, port int) error {
 	tb.Helper()
 	config := filepath.Join(dir, "sshd_config")
 	cfg := fmt.Sprintf(`Port %d
@@ -135,7 +134,7 @@ func waitForBanner(port int, exited <-chan struct{}) error {
 
 // writeKey generates an ed25519 key, writes it as an OpenSSH PEM file and returns the
 // public key and the file's path.
-func writeKey(tb testing.TB, dir, name string) (ssh.PublicKey, string) {
+func writeKey(tb TB, dir, name string) (ssh.PublicKey, string) {
 	tb.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -158,7 +157,7 @@ func writeKey(tb testing.TB, dir, name string) (ssh.PublicKey, string) {
 
 // NewKnownHostsLine returns a known_hosts line for the server's address with a freshly
 // generated key: a well-formed entry that does not match, for host-key refusal tests.
-func (s *Server) NewKnownHostsLine(tb testing.TB) []byte {
+func (s *Server) NewKnownHostsLine(tb TB) []byte {
 	tb.Helper()
 	pub, _, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -172,7 +171,7 @@ func (s *Server) NewKnownHostsLine(tb testing.TB) []byte {
 	return []byte(knownhosts.Line([]string{string(host)}, key) + "\n")
 }
 
-func readFile(tb testing.TB, path string) []byte {
+func readFile(tb TB, path string) []byte {
 	tb.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -181,7 +180,7 @@ func readFile(tb testing.TB, path string) []byte {
 	return b
 }
 
-func freePort(tb testing.TB) int {
+func freePort(tb TB) int {
 	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
