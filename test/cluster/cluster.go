@@ -33,6 +33,9 @@ type Options struct {
 	Detach bool
 	// Log receives progress lines; nil discards them.
 	Log func(format string, args ...any)
+	// AuditWrites makes kube-apiserver log every write request (who, verb, object, user
+	// agent; no bodies) to AuditLog(), so a test can count one client's writes.
+	AuditWrites bool
 }
 
 // Cluster is a running full control plane.
@@ -130,6 +133,11 @@ func (c *Cluster) prepare() error {
 	}
 	cfg.QPS, cfg.Burst = 200, 400
 	c.Config = cfg
+	if c.opts.AuditWrites {
+		if err := writeAuditPolicy(c.path("audit-policy.yaml")); err != nil {
+			return err
+		}
+	}
 	return writeKwokConfig(c.path("kwok"))
 }
 

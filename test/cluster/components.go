@@ -45,7 +45,7 @@ func (c *Cluster) startEtcd(ctx context.Context) error {
 
 func (c *Cluster) startAPIServer(ctx context.Context) error {
 	p := pki{dir: c.path("pki")}
-	if _, err := c.run("kube-apiserver", "kube-apiserver",
+	if _, err := c.run("kube-apiserver", "kube-apiserver", append(c.auditFlags(),
 		"--etcd-servers=http://127.0.0.1:"+strconv.Itoa(c.Ports.Etcd),
 		"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(c.Ports.APIServer),
 		// Only written into the kubernetes Service's endpoints, never bound; 1.37 refuses a
@@ -63,7 +63,7 @@ func (c *Cluster) startAPIServer(ctx context.Context) error {
 		"--authorization-mode=RBAC", "--allow-privileged=true",
 		"--cert-dir="+c.path("pki", "serving"), "--profiling=false",
 		"--max-requests-inflight=1000", "--max-mutating-requests-inflight=500",
-	); err != nil {
+	)...); err != nil {
 		return err
 	}
 	cs := c.Clientset()

@@ -26,7 +26,13 @@ type process struct {
 // run starts a testbin binary with its output in logs/<name>.log.
 func (c *Cluster) run(name, binary string, args ...string) (*process, error) {
 	logPath := c.path("logs", name+".log")
-	out, err := os.Create(logPath)
+	// A component started again after an outage appends to its log: the first run's lines
+	// explain the test's failures as much as the second's.
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if c.proc(name) != nil {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	}
+	out, err := os.OpenFile(logPath, flags, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +51,7 @@ func (c *Cluster) run(name, binary string, args ...string) (*process, error) {
 	}
 	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); out.Close(); close(p.done) }()
-	c.procs = append(c.procs, p)
+	c.replaceOrAppend(p)
 	if err := c.recordPIDs(); err != nil {
 		return nil, err
 	}
@@ -63,6 +69,28 @@ func cleanEnv() []string {
 		env = append(env, kv)
 	}
 	return env
+}
+
+// proc returns the component called name, running or not, or nil.
+func (c *Cluster) proc(name string) *process {
+	for _, p := range c.procs {
+		if p.name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// replaceOrAppend records p, in the place of an earlier run of the same component so the
+// start order (and so the reverse stop order) stays as it was.
+func (c *Cluster) replaceOrAppend(p *process) {
+	for i, old := range c.procs {
+		if old.name == p.name {
+			c.procs[i] = p
+			return
+		}
+	}
+	c.procs = append(c.procs, p)
 }
 
 func (p *process) exited() bool {
