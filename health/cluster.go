@@ -19,11 +19,19 @@ func pvcHealth(obj *unstructured.Unstructured) Result {
 	}
 }
 
-// benignHPAReasons are False conditions that describe a normal state, not a broken
-// autoscaler: a target scaled to zero, or a scale held back by the stabilisation window.
+// benignHPAReasons are False conditions that do not make the deployed workload unhealthy:
+// a target scaled to zero, a scale held back by the stabilisation window, or metrics the
+// autoscaler cannot read yet (no metrics-server, a new target without samples). Rolling
+// back a release because the metrics pipeline is missing would punish the wrong thing;
+// the workload's own health still gates the rollout.
 var benignHPAReasons = map[string]bool{
-	"ScalingDisabled": true,
-	"BackoffBoth":     true,
+	"ScalingDisabled":                  true,
+	"BackoffBoth":                      true,
+	"FailedGetResourceMetric":          true,
+	"FailedGetContainerResourceMetric": true,
+	"FailedGetPodsMetric":              true,
+	"FailedGetObjectMetric":            true,
+	"FailedGetExternalMetric":          true,
 }
 
 // hpaHealth reads the autoscaler's conditions: AbleToScale False means it cannot read or

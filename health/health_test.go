@@ -102,7 +102,7 @@ func TestOf(t *testing.T) {
 		{"hpa/healthy-limited.yaml", Healthy, "more than the maximum"},
 		{"hpa/healthy-scaling-disabled.yaml", Healthy, "ScalingDisabled"},
 		{"hpa/healthy-v1.yaml", Healthy, "3 replicas"},
-		{"hpa/degraded-no-metrics.yaml", Degraded, "FailedGetResourceMetric"},
+		{"hpa/healthy-no-metrics.yaml", Healthy, "FailedGetResourceMetric"},
 		{"hpa/degraded-no-target.yaml", Degraded, "FailedGetScale"},
 		{"hpa/progressing-new.yaml", Progressing, "waiting for the autoscaler"},
 
