@@ -1,0 +1,240 @@
+// Package chart_test proves the Helm chart in charts/landfall: it lints, renders what the
+// values ask for, refuses bad values, and — installed into a full cluster with the Helm
+// SDK — grants the controller exactly enough to deploy an application from Git.
+package chart_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	. "github.com/onsi/gomega"
+	"helm.sh/helm/v3/pkg/lint"
+	"helm.sh/helm/v3/pkg/lint/support"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// everythingOn turns on every optional part of the chart.
+var everythingOn = map[string]any{
+	"replicas":       2,
+	"rbac":           map[string]any{"namespaces": []any{"team-a", "team-b"}},
+	"networkPolicy":  map[string]any{"enabled": true, "metricsFrom": []any{map[string]any{"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": "monitoring"}}}}},
+	"metrics":        map[string]any{"serviceMonitor": map[string]any{"enabled": true, "labels": map[string]any{"release": "prometheus"}}},
+	"webhook":        map[string]any{"ingress": map[string]any{"enabled": true, "className": "nginx", "host": "landfall.example.com", "tls": []any{map[string]any{"secretName": "landfall-tls", "hosts": []any{"landfall.example.com"}}}}},
+	"serviceAccount": map[string]any{"annotations": map[string]any{"example.com/role": "landfall"}},
+}
+
+// TestLint runs Helm's linter, as `helm lint --strict` does: no warnings, no errors, with
+// the defaults and with every option on.
+func TestLint(t *testing.T) {
+	for name, values := range map[string]map[string]any{"defaults": nil, "everything on": everythingOn} {
+		t.Run(name, func(t *testing.T) {
+			linter := lint.AllWithKubeVersion(chartDir, values, "landfall-system", kubeVersion)
+			for _, m := range linter.Messages {
+				if m.Severity >= support.WarningSev {
+					t.Errorf("%s", m.Error())
+				} else {
+					t.Logf("%s", m.Error())
+				}
+			}
+		})
+	}
+	// The linter is not blind: values the schema refuses are an error.
+	linter := lint.AllWithKubeVersion(chartDir, map[string]any{"replica": 2}, "landfall-system", kubeVersion)
+	NewWithT(t).Expect(linter.HighestSeverity).To(Equal(support.ErrorSev))
+}
+
+// TestRenderDefaults checks what a plain `helm install` creates: a locked-down Deployment
+// running the controller as the chart configures it, and cluster-wide RBAC.
+func TestRenderDefaults(t *testing.T) {
+	g := NewWithT(t)
+	r, err := renderChart(t, "landfall-system", nil)
+	g.Expect(err).NotTo(HaveOccurred())
+
+	g.Expect(r.all("Deployment")).To(ConsistOf("landfall-system/landfall"))
+	g.Expect(r.all("ServiceAccount")).To(ConsistOf("landfall-system/landfall"))
+	g.Expect(r.all("Service")).To(ConsistOf("landfall-system/landfall-metrics", "landfall-system/landfall-webhook"))
+	g.Expect(r.all("ClusterRole")).To(ConsistOf("landfall", "landfall-deploy", "landfall-view"))
+	g.Expect(r.all("ClusterRoleBinding")).To(ConsistOf("landfall", "landfall-deploy"))
+	g.Expect(r.all("Role")).To(ConsistOf("landfall-system/landfall-leader-election"))
+	g.Expect(r.all("ServiceMonitor")).To(BeEmpty(), "off by default")
+	g.Expect(r.all("NetworkPolicy")).To(BeEmpty(), "off by default")
+	g.Expect(r.all("Ingress")).To(BeEmpty(), "off by default")
+
+	d := as[appsv1.Deployment](t, r.find("Deployment", "landfall-system", "landfall"))
+	pod := d.Spec.Template.Spec
+	g.Expect(pod.ServiceAccountName).To(Equal("landfall"))
+	g.Expect(pod.Containers).To(HaveLen(1))
+	c := pod.Containers[0]
+	g.Expect(c.Image).To(Equal("ghcr.io/landfall-dev/landfall:"+loadChart(t).Metadata.AppVersion), "the tag defaults to appVersion")
+	g.Expect(c.Args).To(ContainElements("controller", "--leader-elect=true", "--leader-election-namespace=$(POD_NAMESPACE)",
+		"--metrics-bind-address=:8080", "--health-probe-bind-address=:8081", "--webhook-bind-address=:9292",
+		"--cache-dir=/var/cache/landfall"))
+	g.Expect(strings.Join(c.Args, " ")).NotTo(ContainSubstring("--watch-namespaces"), "cluster-wide by default")
+	g.Expect(c.Env).To(ContainElement(corev1.EnvVar{Name: "POD_NAMESPACE",
+		ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}}))
+	g.Expect(c.LivenessProbe.HTTPGet.Path).To(Equal("/healthz"))
+	g.Expect(c.ReadinessProbe.HTTPGet.Path).To(Equal("/readyz"))
+	g.Expect(containerPort(c, c.ReadinessProbe.HTTPGet.Port.String())).To(BeEquivalentTo(8081))
+	g.Expect(c.Resources.Requests).NotTo(BeEmpty())
+	g.Expect(c.Resources.Limits).To(HaveKey(corev1.ResourceMemory))
+
+	// The restricted Pod Security Standard, and a read-only root with writable cache and /tmp.
+	g.Expect(*pod.SecurityContext.RunAsNonRoot).To(BeTrue())
+	g.Expect(*pod.SecurityContext.RunAsUser).To(BeEquivalentTo(65532))
+	sc := c.SecurityContext
+	g.Expect(*sc.RunAsNonRoot).To(BeTrue())
+	g.Expect(*sc.AllowPrivilegeEscalation).To(BeFalse())
+	g.Expect(*sc.ReadOnlyRootFilesystem).To(BeTrue())
+	g.Expect(sc.Capabilities.Drop).To(ConsistOf(corev1.Capability("ALL")))
+	g.Expect(sc.SeccompProfile.Type).To(Equal(corev1.SeccompProfileTypeRuntimeDefault))
+	mounts := map[string]string{}
+	for _, m := range c.VolumeMounts {
+		mounts[m.MountPath] = m.Name
+	}
+	g.Expect(mounts).To(HaveKey("/tmp"))
+	g.Expect(mounts).To(HaveKey("/var/cache/landfall"))
+	for _, v := range pod.Volumes {
+		g.Expect(v.EmptyDir).NotTo(BeNil(), "volume %s", v.Name)
+		g.Expect(v.EmptyDir.SizeLimit).NotTo(BeNil(), "volume %s is bounded", v.Name)
+	}
+
+	for name, port := range map[string]int32{"landfall-metrics": 8080, "landfall-webhook": 9292} {
+		svc := as[corev1.Service](t, r.find("Service", "landfall-system", name))
+		g.Expect(svc.Spec.Ports).To(HaveLen(1))
+		g.Expect(svc.Spec.Ports[0].Port).To(Equal(port))
+		g.Expect(containerPort(c, svc.Spec.Ports[0].TargetPort.String())).To(Equal(port))
+		g.Expect(svc.Spec.Selector).To(Equal(d.Spec.Selector.MatchLabels))
+	}
+
+	own := as[rbacv1.ClusterRole](t, r.find("ClusterRole", "", "landfall"))
+	g.Expect(allows(own.Rules, "", "secrets", "get")).To(BeTrue())
+	g.Expect(allows(own.Rules, "", "secrets", "create")).To(BeTrue(), "for the revision store")
+	g.Expect(allows(own.Rules, "", "secrets", "list")).To(BeFalse(), "Secrets are read one by one, never listed")
+	g.Expect(allows(own.Rules, "", "secrets", "watch")).To(BeFalse())
+	g.Expect(allows(own.Rules, "landfall.dev", "applications/status", "patch")).To(BeTrue())
+	g.Expect(allows(own.Rules, "events.k8s.io", "events", "create")).To(BeTrue())
+	g.Expect(allows(own.Rules, "", "namespaces", "create")).To(BeTrue())
+	g.Expect(allows(own.Rules, "coordination.k8s.io", "leases", "update")).To(BeFalse(), "the Lease is granted in the release namespace only")
+	deploy := as[rbacv1.ClusterRole](t, r.find("ClusterRole", "", "landfall-deploy"))
+	for _, gr := range [][2]string{{"apps", "deployments"}, {"", "services"}, {"", "configmaps"}, {"autoscaling", "horizontalpodautoscalers"},
+		{"networking.k8s.io", "networkpolicies"}, {"policy", "poddisruptionbudgets"}, {"batch", "cronjobs"}, {"rbac.authorization.k8s.io", "rolebindings"}} {
+		for _, verb := range []string{"get", "list", "watch", "create", "patch", "update", "delete"} {
+			g.Expect(allows(deploy.Rules, gr[0], gr[1], verb)).To(BeTrue(), "%s %s.%s", verb, gr[1], gr[0])
+		}
+	}
+	g.Expect(allows(deploy.Rules, "", "pods", "delete")).To(BeFalse(), "pods are only read")
+	g.Expect(allows(deploy.Rules, "rbac.authorization.k8s.io", "roles", "escalate")).To(BeFalse())
+
+	g.Expect(r.notes).To(ContainSubstring("kubectl -n landfall-system rollout status deployment/landfall"))
+	g.Expect(r.notes).To(ContainSubstring("http://landfall-webhook.landfall-system.svc:9292/hooks/<namespace>/<repository>"))
+}
+
+// TestRenderRestricted checks rbac.namespaces: Roles in those namespaces instead of
+// cluster-wide grants, and a controller that watches only them and its own namespace.
+func TestRenderRestricted(t *testing.T) {
+	g := NewWithT(t)
+	r, err := renderChart(t, "landfall-system", map[string]any{"rbac": map[string]any{"namespaces": []any{"team-a", "team-b"}}})
+	g.Expect(err).NotTo(HaveOccurred())
+
+	g.Expect(r.all("ClusterRole")).To(ConsistOf("landfall-namespaces", "landfall-view"))
+	g.Expect(r.all("ClusterRoleBinding")).To(ConsistOf("landfall-namespaces"), "the only cluster-wide grant")
+	ns := as[rbacv1.ClusterRole](t, r.find("ClusterRole", "", "landfall-namespaces"))
+	g.Expect(ns.Rules).To(ConsistOf(rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"namespaces"},
+		ResourceNames: []string{"team-a", "team-b"}, Verbs: []string{"get"}}))
+
+	g.Expect(r.all("Role")).To(ConsistOf("landfall-system/landfall-leader-election",
+		"landfall-system/landfall", "team-a/landfall", "team-b/landfall", "team-a/landfall-deploy", "team-b/landfall-deploy"))
+	g.Expect(r.all("RoleBinding")).To(ConsistOf("landfall-system/landfall-leader-election",
+		"landfall-system/landfall", "team-a/landfall", "team-b/landfall", "team-a/landfall-deploy", "team-b/landfall-deploy"))
+	for _, b := range r.objects {
+		if b.GetKind() != "RoleBinding" {
+			continue
+		}
+		rb := as[rbacv1.RoleBinding](t, b)
+		g.Expect(rb.Subjects).To(ConsistOf(rbacv1.Subject{Kind: "ServiceAccount", Name: "landfall", Namespace: "landfall-system"}))
+	}
+
+	d := as[appsv1.Deployment](t, r.find("Deployment", "landfall-system", "landfall"))
+	g.Expect(d.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--watch-namespaces=landfall-system,team-a,team-b"))
+	g.Expect(r.notes).To(ContainSubstring("deploys only\ninto team-a, team-b"))
+}
+
+// TestRenderOptions checks the optional parts and the image settings.
+func TestRenderOptions(t *testing.T) {
+	g := NewWithT(t)
+	r, err := renderChart(t, "ops", everythingOn)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(r.all("ServiceMonitor")).To(ConsistOf("ops/landfall"))
+	g.Expect(r.all("NetworkPolicy")).To(ConsistOf("ops/landfall"))
+	g.Expect(r.all("Ingress")).To(ConsistOf("ops/landfall-webhook"))
+	g.Expect(*as[appsv1.Deployment](t, r.find("Deployment", "ops", "landfall")).Spec.Replicas).To(BeEquivalentTo(2))
+
+	sm := r.find("ServiceMonitor", "ops", "landfall")
+	g.Expect(sm.GetLabels()).To(HaveKeyWithValue("release", "prometheus"))
+	endpoints, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+	g.Expect(endpoints).To(ConsistOf(HaveKeyWithValue("port", "metrics")))
+
+	np := r.find("NetworkPolicy", "ops", "landfall")
+	ingress, _, _ := unstructured.NestedSlice(np.Object, "spec", "ingress")
+	g.Expect(ingress).To(HaveLen(2), "metrics and webhook ports, nothing else")
+
+	ing := r.find("Ingress", "ops", "landfall-webhook")
+	rules, _, _ := unstructured.NestedSlice(ing.Object, "spec", "rules")
+	g.Expect(rules).To(HaveLen(1))
+	g.Expect(rules[0]).To(HaveKeyWithValue("host", "landfall.example.com"))
+	g.Expect(r.notes).To(ContainSubstring("https://landfall.example.com/hooks/<namespace>/<repository>"))
+
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	r, err = renderChart(t, "ops", map[string]any{"image": map[string]any{"repository": "registry.example/landfall", "tag": "9.9.9", "digest": digest}})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(as[appsv1.Deployment](t, r.find("Deployment", "ops", "landfall")).Spec.Template.Spec.Containers[0].Image).
+		To(Equal("registry.example/landfall@"+digest), "a digest wins over a tag")
+}
+
+// TestSchemaRefusesBadValues: values.schema.json turns typos and nonsense into errors that
+// name the key, instead of a chart that silently ignores them.
+func TestSchemaRefusesBadValues(t *testing.T) {
+	for name, tc := range map[string]struct {
+		values map[string]any
+		want   string
+	}{
+		"unknown key":           {map[string]any{"replica": 2}, "replica"},
+		"unknown nested key":    {map[string]any{"controller": map[string]any{"concurency": 8}}, "concurency"},
+		"bad log level":         {map[string]any{"controller": map[string]any{"logLevel": "verbose"}}, "logLevel"},
+		"bad namespace":         {map[string]any{"rbac": map[string]any{"namespaces": []any{"Team_A"}}}, "namespaces"},
+		"bad pull policy":       {map[string]any{"image": map[string]any{"pullPolicy": "Sometimes"}}, "pullPolicy"},
+		"rule without verbs":    {map[string]any{"rbac": map[string]any{"deployableRules": []any{map[string]any{"apiGroups": []any{""}, "resources": []any{"pods"}}}}}, "verbs"},
+		"negative replicas":     {map[string]any{"replicas": -1}, "replicas"},
+		"concurrency as string": {map[string]any{"controller": map[string]any{"concurrency": "8"}}, "concurrency"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := renderChart(t, "landfall-system", tc.values)
+			NewWithT(t).Expect(err).To(MatchError(And(ContainSubstring("values don't meet the specifications of the schema"), ContainSubstring(tc.want))))
+		})
+	}
+}
+
+// containerPort resolves a named (or numbered) port of a container.
+func containerPort(c corev1.Container, port string) int32 {
+	for _, p := range c.Ports {
+		if p.Name == port {
+			return p.ContainerPort
+		}
+	}
+	return 0
+}
+
+// allows says whether rules grant verb on resource in group (no resource names involved).
+func allows(rules []rbacv1.PolicyRule, group, resource, verb string) bool {
+	for _, r := range rules {
+		if len(r.ResourceNames) == 0 && slices.Contains(r.APIGroups, group) &&
+			slices.Contains(r.Resources, resource) && slices.Contains(r.Verbs, verb) {
+			return true
+		}
+	}
+	return false
+}

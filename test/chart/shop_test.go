@@ -1,0 +1,178 @@
+package chart_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/test/gitserver"
+)
+
+// shopApp is a small application in a real Git repository — a Deployment, a Service and a
+// ConfigMap — and the Repository and Application that deploy it to one namespace.
+type shopApp struct {
+	f      *fixture
+	git    *gitserver.Server
+	repo   client.ObjectKey
+	app    client.ObjectKey
+	target string
+}
+
+// newShopApp commits the application, stores the Git credentials in a Secret (which the
+// controller must be allowed to read) and creates the Repository and the Application.
+func newShopApp(t *testing.T, f *fixture, namespace, target string) *shopApp {
+	t.Helper()
+	g := NewWithT(t)
+	ctx := context.Background()
+	s := &shopApp{f: f, git: gitserver.New(t, gitserver.Options{}),
+		repo: client.ObjectKey{Namespace: namespace, Name: "shop"}, app: client.ObjectKey{Namespace: namespace, Name: "shop"}, target: target}
+	s.commit(t, "hello")
+
+	g.Expect(f.admin.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "shop-git"},
+		StringData: map[string]string{"username": s.git.Username, "password": s.git.Password},
+	})).To(Succeed())
+	g.Expect(f.admin.Create(ctx, &landfallv1.Repository{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: s.repo.Name},
+		Spec: landfallv1.RepositorySpec{
+			URL: s.git.URL, Ref: landfallv1.GitRef{Branch: "main"}, Insecure: true,
+			SecretRef: &landfallv1.LocalObjectReference{Name: "shop-git"},
+		},
+	})).To(Succeed())
+	s.createApplication(t, s.app.Name, target)
+	return s
+}
+
+// addApplication deploys the same repository to another namespace.
+func (s *shopApp) addApplication(t *testing.T, name, target string) *shopApp {
+	t.Helper()
+	other := *s
+	other.app, other.target = client.ObjectKey{Namespace: s.app.Namespace, Name: name}, target
+	other.createApplication(t, name, target)
+	return &other
+}
+
+func (s *shopApp) createApplication(t *testing.T, name, target string) {
+	t.Helper()
+	NewWithT(t).Expect(s.f.admin.Create(context.Background(), &landfallv1.Application{
+		ObjectMeta: metav1.ObjectMeta{Namespace: s.app.Namespace, Name: name},
+		Spec: landfallv1.ApplicationSpec{
+			RepositoryRef: landfallv1.LocalObjectReference{Name: s.repo.Name},
+			Path:          "shop",
+			Environments:  []landfallv1.Environment{{Name: "staging", Namespace: target}},
+			Prune:         true,
+		},
+	})).To(Succeed())
+}
+
+// commit pushes the application with the ConfigMap's greeting.
+func (s *shopApp) commit(t *testing.T, greeting string) {
+	t.Helper()
+	s.git.Commit(t, "main", map[string]string{
+		"shop/deployment.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: registry.example/shop/web:1.0.0
+        envFrom: [{configMapRef: {name: greeting}}]
+`,
+		"shop/service.yaml": `apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+`,
+		"shop/configmap.yaml": fmt.Sprintf(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: greeting}
+data: {greeting: %s}
+`, greeting),
+	})
+}
+
+// requestFetch asks the Repository to fetch now, as `landfall sync` or a webhook would.
+func (s *shopApp) requestFetch(t *testing.T) {
+	t.Helper()
+	s.annotate(t, &landfallv1.Repository{}, s.repo, landfallv1.AnnotationReconcileRequestedAt)
+}
+
+// requestSync asks the Application to sync now.
+func (s *shopApp) requestSync(t *testing.T) {
+	t.Helper()
+	s.annotate(t, &landfallv1.Application{}, s.app, landfallv1.AnnotationSyncRequestedAt)
+}
+
+func (s *shopApp) annotate(t *testing.T, obj client.Object, key client.ObjectKey, annotation string) {
+	t.Helper()
+	g := NewWithT(t)
+	ctx := context.Background()
+	g.Expect(s.f.admin.Get(ctx, key, obj)).To(Succeed())
+	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+	obj.SetAnnotations(map[string]string{annotation: time.Now().Format(time.RFC3339Nano)})
+	g.Expect(s.f.admin.Patch(ctx, obj, patch)).To(Succeed())
+}
+
+// waitReady waits until the Application is Ready at the repository's newest commit.
+func (s *shopApp) waitReady(t *testing.T) {
+	t.Helper()
+	head := s.git.Head(t, "refs/heads/main")
+	NewWithT(t).Eventually(func(g Gomega) {
+		app := &landfallv1.Application{}
+		g.Expect(s.f.admin.Get(context.Background(), s.app, app)).To(Succeed())
+		cond := readyCondition(app)
+		g.Expect(cond).NotTo(BeNil())
+		g.Expect(cond.Status).To(Equal(metav1.ConditionTrue), "%s: %s", cond.Reason, cond.Message)
+		g.Expect(app.Status.Revision).To(HaveSuffix(head))
+	}).WithTimeout(time.Minute).Should(Succeed())
+}
+
+// waitNotReady waits until the Application is not Ready because of a failure, and returns
+// its Ready condition.
+func (s *shopApp) waitNotReady(t *testing.T) *metav1.Condition {
+	t.Helper()
+	var cond *metav1.Condition
+	NewWithT(t).Eventually(func(g Gomega) {
+		app := &landfallv1.Application{}
+		g.Expect(s.f.admin.Get(context.Background(), s.app, app)).To(Succeed())
+		cond = readyCondition(app)
+		g.Expect(cond).NotTo(BeNil())
+		g.Expect(cond.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(cond.Reason).NotTo(BeElementOf(landfallv1.ReasonProgressing, landfallv1.ReasonRepositoryNotReady))
+	}).WithTimeout(time.Minute).Should(Succeed())
+	t.Logf("Application %s: Ready=False %s: %s", s.app, cond.Reason, cond.Message)
+	return cond
+}
+
+// expectDeployed checks that the three objects are in the target namespace, owned by
+// Landfall.
+func (s *shopApp) expectDeployed(t *testing.T) {
+	t.Helper()
+	g := NewWithT(t)
+	ctx := context.Background()
+	owner := fmt.Sprintf("%s/%s/staging", s.app.Namespace, s.app.Name)
+	for _, obj := range []client.Object{&appsv1.Deployment{}, &corev1.Service{}, &corev1.ConfigMap{}} {
+		name := "web"
+		if _, ok := obj.(*corev1.ConfigMap); ok {
+			name = "greeting"
+		}
+		g.Expect(s.f.admin.Get(ctx, client.ObjectKey{Namespace: s.target, Name: name}, obj)).To(Succeed(), "%T %s", obj, name)
+		g.Expect(obj.GetLabels()).To(HaveKeyWithValue(landfallv1.LabelManaged, "true"))
+		g.Expect(obj.GetAnnotations()).To(HaveKeyWithValue(landfallv1.AnnotationOwner, owner))
+	}
+}
