@@ -63,6 +63,9 @@ func (s *envSync) carryOut(ctx context.Context, dec rollout.Decision, h health.R
 		}
 		return envOutcome{blocked: true, reason: landfallv1.ReasonProgressing, message: a.Message, requeue: wait}
 	case rollout.ActionFail:
+		if h.Message != "" && a.Reason != rollout.ReasonAnalysisFailed {
+			a.Message += " (" + h.Message + ")"
+		}
 		recordProgress(s.st, dec.Progress, a.Message)
 		setHistory(s.app, a.Revision, s.env.Name, landfallv1.ResultFailed, a.Message, s.r.clock())
 		s.event(corev1.EventTypeWarning, failureReason(a.Reason), a.Message)

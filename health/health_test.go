@@ -96,7 +96,7 @@ func TestOf(t *testing.T) {
 		{"service/progressing-loadbalancer.yaml", Progressing, "load balancer"},
 
 		{"ingress/healthy.yaml", Healthy, "elb.amazonaws.com"},
-		{"ingress/progressing.yaml", Progressing, "publish an address"},
+		{"ingress/healthy-no-address.yaml", Healthy, "no address published yet"},
 
 		{"hpa/healthy.yaml", Healthy, "3 replicas (min 2, max 10)"},
 		{"hpa/healthy-limited.yaml", Healthy, "more than the maximum"},
