@@ -128,7 +128,7 @@ func (r *ApplicationReconciler) analyze(ctx context.Context, app *landfallv1.App
 	var states []analysis.State
 	for _, spec := range app.Spec.Rollout.Analysis {
 		m := metricOf(spec)
-		s := stateOf(st.Rollout.Analysis, spec.Name)
+		s := analysisStateOf(st.Rollout.Analysis, spec.Name)
 		if due, _ := s.Due(m, now); due {
 			s = r.measure(ctx, spec, m, s, now)
 		}
@@ -157,7 +157,7 @@ func metricOf(spec landfallv1.AnalysisMetric) analysis.Metric {
 	return m
 }
 
-func stateOf(recorded []landfallv1.AnalysisStatus, name string) analysis.State {
+func analysisStateOf(recorded []landfallv1.AnalysisStatus, name string) analysis.State {
 	for _, a := range recorded {
 		if a.Name == name {
 			return analysis.State{Name: a.Name, Successes: a.Successes, Failures: a.Failures, Inconclusive: a.Inconclusive,
