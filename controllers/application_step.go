@@ -213,8 +213,11 @@ func failureReason(r rollout.Reason) string {
 // same objects (a monorepo commit elsewhere): no rollout, no bake, no write.
 func (s *envSync) fastForward(ctx context.Context, desired string) (envOutcome, bool) {
 	ro := s.st.Rollout
+	// Only a Synced environment is known to run what its digest says: after a failed render
+	// the status would keep the stale error, and after a failed apply a part of the failed
+	// commit would stay live. Those sync for real.
 	if ro == nil || ro.Phase != landfallv1.RolloutCompleted || ro.Revision == desired || s.st.PinnedRevision != "" ||
-		s.st.RenderDigest == "" {
+		s.st.RenderDigest == "" || s.st.Sync != landfallv1.SyncSynced {
 		return envOutcome{}, false
 	}
 	_, digest, err := s.objectsFor(ctx, desired, 100)
