@@ -54,7 +54,12 @@ func main() {
 	d := &demo{ctx: ctx, dir: dir}
 	err = d.story()
 	d.summary()
-	_ = os.RemoveAll(dir)
+	if err != nil && os.Getenv("LANDFALL_DEMO_KEEP") == "" {
+		fmt.Println("(set LANDFALL_DEMO_KEEP=1 to keep the logs in", dir+")")
+	}
+	if os.Getenv("LANDFALL_DEMO_KEEP") == "" {
+		_ = os.RemoveAll(dir)
+	}
 	if err != nil {
 		os.Exit(1)
 	}
@@ -73,20 +78,57 @@ func (d *demo) story() error {
 		return err
 	}
 	defer c.Stop()
-	if err := d.run("Install the Landfall CRDs", func() (string, error) {
-		return installCRDs(d.ctx, c)
+	if err := d.run("Install the Landfall CRDs", func() (string, error) { return installCRDs(d.ctx, c) }); err != nil {
+		return err
+	}
+	tb := &demoTB{dir: filepath.Join(d.dir, "git")}
+	defer tb.close()
+	w := &world{tb: tb}
+	if err := d.run("Start a Git server seeded from examples/shop-config", func() (string, error) {
+		var err error
+		var commit string
+		w.git, commit, err = seedGit(tb)
+		return w.git.URL + " at " + commit[:7], err
 	}); err != nil {
 		return err
 	}
 	var ctrl *exec.Cmd
 	if err := d.run("Build and start the Landfall controller", func() (string, error) {
 		var err error
-		ctrl, err = startController(d.ctx, d.dir, c.Kubeconfig)
-		return "controller healthy", err
+		ctrl, w.webhook, err = startController(d.ctx, d.dir, c.Kubeconfig)
+		return "controller healthy, webhooks on " + w.webhook, err
 	}); err != nil {
 		return err
 	}
 	defer func() { _ = ctrl.Process.Signal(syscall.SIGTERM); _ = ctrl.Wait() }()
+	var err error
+	if w.c, err = newClient(c); err != nil {
+		return err
+	}
+	return d.chapters(w)
+}
+
+// chapters is the story itself, each step timed.
+func (d *demo) chapters(w *world) error {
+	ctx := d.ctx
+	steps := []struct {
+		name string
+		fn   func() (string, error)
+	}{
+		{"Create the Repository, Applications and Preview of examples/deploy", func() (string, error) { return w.createResources(ctx) }},
+		{"Deploy to staging", func() (string, error) { return w.deployStaging(ctx) }},
+		{"Promote to production after staging baked", func() (string, error) { return w.promote(ctx) }},
+		{"Push a config change (git push + webhook)", func() (string, error) { return w.configChange(ctx) }},
+		{"Push a bad image: automatic rollback", func() (string, error) { return w.badImage(ctx) }},
+		{"Open a pull request: a preview namespace", func() (string, error) { return w.openPullRequest(ctx) }},
+		{"Close the pull request: the preview goes", func() (string, error) { return w.closePullRequest(ctx) }},
+	}
+	for _, s := range steps {
+		if err := d.run(s.name, s.fn); err != nil {
+			fmt.Printf("    controller log: %s\n", filepath.Join(d.dir, "controller.log"))
+			return err
+		}
+	}
 	return nil
 }
 

@@ -25,41 +25,46 @@ func installCRDs(ctx context.Context, c *cluster.Cluster) (string, error) {
 	return fmt.Sprintf("%d CRDs established", len(crds)), nil
 }
 
-// startController builds the landfall binary and runs it against the cluster until healthy.
-func startController(ctx context.Context, dir, kubeconfig string) (*exec.Cmd, error) {
+// startController builds the landfall binary and runs it against the cluster until healthy;
+// it returns the process and the webhook receiver's address.
+func startController(ctx context.Context, dir, kubeconfig string) (*exec.Cmd, string, error) {
 	bin := filepath.Join(dir, "landfall")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/landfall")
 	build.Dir = filepath.Join(cluster.RepoRoot())
 	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build: %w\n%s", err, out)
+		return nil, "", fmt.Errorf("go build: %w\n%s", err, out)
 	}
 	probe, err := freeAddr()
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	hooks, err := freeAddr()
+	if err != nil {
+		return nil, "", err
 	}
 	logf, err := os.Create(filepath.Join(dir, "controller.log"))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	cmd := exec.Command(bin, "controller", "--kubeconfig", kubeconfig, "--leader-elect=false",
-		"--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", probe,
-		"--webhook-bind-address", "0", "--cache-dir", filepath.Join(dir, "cache"), "--log-json=false")
+		"--metrics-bind-address", "0", "--health-probe-bind-address", probe,
+		"--webhook-bind-address", hooks, "--cache-dir", filepath.Join(dir, "cache"), "--log-json=false")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get("http://" + probe + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return cmd, nil
+				return cmd, hooks, nil
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	_ = cmd.Process.Kill()
-	return nil, fmt.Errorf("controller not ready within 60s; log: %s", logf.Name())
+	return nil, "", fmt.Errorf("controller not ready within 60s; log: %s", logf.Name())
 }
 
 func freeAddr() (string, error) {

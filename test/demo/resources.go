@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/landfall-dev/landfall/test/cluster"
+)
+
+// createResources applies examples/deploy, adjusted for a laptop: the local Git server, and
+// minutes turned into seconds so the story fits in a few minutes.
+func (w *world) createResources(ctx context.Context) (string, error) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "landfall-system"}}
+	if err := w.c.Create(ctx, ns); err != nil {
+		return "", err
+	}
+	secrets := []*corev1.Secret{
+		{ObjectMeta: metav1.ObjectMeta{Name: "shop-config-git", Namespace: "landfall-system"},
+			StringData: map[string]string{"username": w.git.Username, "password": w.git.Password}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "shop-config-webhook", Namespace: "landfall-system"},
+			StringData: map[string]string{"token": webhookToken}},
+	}
+	for _, s := range secrets {
+		if err := w.c.Create(ctx, s); err != nil {
+			return "", err
+		}
+	}
+	objs, err := readDeploy()
+	if err != nil {
+		return "", err
+	}
+	var names []string
+	for _, o := range objs {
+		if err := localize(o, w.git.URL); err != nil {
+			return "", err
+		}
+		if err := w.c.Create(ctx, o); err != nil {
+			return "", fmt.Errorf("creating %s %s: %w", o.GetKind(), o.GetName(), err)
+		}
+		names = append(names, o.GetKind()+"/"+o.GetName())
+	}
+	return fmt.Sprintf("%v (bake 5s, canary pauses 3s, health timeout 20s, no analysis: no Prometheus here)", names), nil
+}
+
+func readDeploy() ([]*unstructured.Unstructured, error) {
+	dir := filepath.Join(cluster.RepoRoot(), "examples", "deploy")
+	var out []*unstructured.Unstructured
+	for _, f := range []string{"repository.yaml", "shop.yaml", "payments.yaml", "previews.yaml"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			return nil, err
+		}
+		dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
+		for {
+			u := &unstructured.Unstructured{}
+			if err := dec.Decode(&u.Object); err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				return nil, fmt.Errorf("%s: %w", f, err)
+			}
+			if len(u.Object) > 0 {
+				out = append(out, u)
+			}
+		}
+	}
+	return out, nil
+}
+
+// localize points the Repository at the local server and shortens every wait.
+func localize(o *unstructured.Unstructured, url string) error {
+	spec, _, _ := unstructured.NestedMap(o.Object, "spec")
+	switch o.GetKind() {
+	case "Repository":
+		spec["url"], spec["insecure"], spec["interval"] = url, true, "30s"
+	case "Application":
+		delete(spec, "syncWindows") // the demo may run on a Friday evening
+		if envs, ok := spec["environments"].([]any); ok {
+			for _, e := range envs {
+				if m := e.(map[string]any); m["bakeTime"] != nil {
+					m["bakeTime"] = "5s"
+				}
+			}
+		}
+		if r, ok := spec["rollout"].(map[string]any); ok {
+			r["healthTimeout"] = "20s"
+			delete(r, "analysis")
+			if steps, ok := r["steps"].([]any); ok {
+				for _, s := range steps {
+					s.(map[string]any)["pause"] = "3s"
+				}
+			}
+		}
+	}
+	return unstructured.SetNestedMap(o.Object, spec, "spec")
+}
