@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
@@ -53,16 +52,6 @@ func summarize(app *landfallv1.Application) {
 func healthRank(h landfallv1.Health) int {
 	return slices.Index([]landfallv1.Health{landfallv1.HealthHealthy, landfallv1.HealthSuspended,
 		landfallv1.HealthUnknown, landfallv1.HealthProgressing, landfallv1.HealthDegraded}, h)
-}
-
-// addHistory records a new revision reaching an environment, newest first, bounded.
-func addHistory(app *landfallv1.Application, revision, env string, at metav1.Time) {
-	entry := landfallv1.HistoryEntry{Revision: revision, Environment: env, StartedAt: at, FinishedAt: &at,
-		Result: landfallv1.ResultSucceeded}
-	app.Status.History = append([]landfallv1.HistoryEntry{entry}, app.Status.History...)
-	if len(app.Status.History) > landfallv1.MaxHistory {
-		app.Status.History = app.Status.History[:landfallv1.MaxHistory]
-	}
 }
 
 // ownerOf is the ownership annotation value of an environment's objects.

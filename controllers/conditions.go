@@ -28,11 +28,6 @@ func markReady(obj objectWithConditions, reason, msg string) {
 	removeCondition(obj, landfallv1.ConditionStalled)
 }
 
-// markReconciling says work is under way, with a message naming the phase.
-func markReconciling(obj objectWithConditions, reason, msg string) {
-	setCondition(obj, landfallv1.ConditionReconciling, metav1.ConditionTrue, reason, msg)
-}
-
 // markNotReady records a failure that may pass by itself (retry) or, when stalled, one the
 // user must fix; either way Ready=False with the reason.
 func markNotReady(obj objectWithConditions, reason, msg string, stalled bool) {
@@ -49,13 +44,6 @@ func removeCondition(obj objectWithConditions, typ string) {
 	conds := obj.GetConditions()
 	apimeta.RemoveStatusCondition(&conds, typ)
 	obj.SetConditions(conds)
-}
-
-func conditionReason(obj objectWithConditions, typ string) string {
-	if c := apimeta.FindStatusCondition(obj.GetConditions(), typ); c != nil {
-		return c.Reason
-	}
-	return ""
 }
 
 func truncate(s string, n int) string {

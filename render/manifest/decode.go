@@ -92,17 +92,17 @@ func toObjects(doc []byte) ([]*unstructured.Unstructured, error) {
 func listItems(list *unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
 	items, ok := list.Object["items"].([]any)
 	if !ok && list.Object["items"] != nil {
-		return nil, errors.New("List items is not a list")
+		return nil, errors.New("the items of a List are not a list")
 	}
 	out := make([]*unstructured.Unstructured, 0, len(items))
 	for i, it := range items {
 		m, ok := it.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("List item %d is not an object", i)
+			return nil, fmt.Errorf("item %d of a List is not an object", i)
 		}
 		obj := &unstructured.Unstructured{Object: m}
 		if err := Validate(obj); err != nil {
-			return nil, fmt.Errorf("List item %d: %w", i, err)
+			return nil, fmt.Errorf("item %d of a List: %w", i, err)
 		}
 		out = append(out, obj)
 	}

@@ -93,7 +93,7 @@ func (a Auth) sshMethod(ep endpoint) (transport.AuthMethod, error) {
 	if err != nil {
 		// The parser's message names the problem (no key found, wrong passphrase) and
 		// never the key bytes.
-		return nil, fmt.Errorf("%w: SSH identity: %v", ErrInvalidAuth, err)
+		return nil, fmt.Errorf("%w: SSH identity: %w", ErrInvalidAuth, err)
 	}
 	db, err := loadKnownHosts(a.KnownHosts)
 	if err != nil {
@@ -102,7 +102,7 @@ func (a Auth) sshMethod(ep endpoint) (transport.AuthMethod, error) {
 	check := db.HostKeyCallback()
 	keys.HostKeyCallback = func(host string, remote net.Addr, key ssh.PublicKey) error {
 		if err := check(host, remote, key); err != nil {
-			return fmt.Errorf("%w: %v", ErrHostKey, err)
+			return fmt.Errorf("%w: %w", ErrHostKey, err)
 		}
 		return nil
 	}
@@ -123,7 +123,7 @@ func loadKnownHosts(data []byte) (*knownhosts.HostKeyDB, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: known_hosts: %v", ErrInvalidAuth, err)
+			return nil, fmt.Errorf("%w: known_hosts: %w", ErrInvalidAuth, err)
 		}
 	}
 	if n == 0 {
@@ -143,7 +143,7 @@ func loadKnownHosts(data []byte) (*knownhosts.HostKeyDB, error) {
 	}
 	db, err := knownhosts.NewDB(f.Name())
 	if err != nil {
-		return nil, fmt.Errorf("%w: known_hosts: %v", ErrInvalidAuth, err)
+		return nil, fmt.Errorf("%w: known_hosts: %w", ErrInvalidAuth, err)
 	}
 	return db, nil
 }

@@ -174,7 +174,7 @@ func (c *Client) fetchCommit(ctx context.Context, repo *git.Repository, req requ
 		}
 		ref, err := repo.Reference(name, true)
 		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("%w: %s after fetch: %v", ErrRefNotFound, name, err)
+			return plumbing.ZeroHash, fmt.Errorf("%w: %s after fetch: %w", ErrRefNotFound, name, err)
 		}
 		return peel(repo, ref.Hash())
 	}

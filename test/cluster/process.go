@@ -144,7 +144,7 @@ func (c *Cluster) waitFor(ctx context.Context, what string, timeout time.Duratio
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w (last error: %v); logs in %s", what, ctx.Err(), last, c.path("logs"))
+			return fmt.Errorf("waiting for %s: %w (last error: %v); logs in %s", what, ctx.Err(), last, c.path("logs")) //nolint:errorlint // the deadline is the cause; the last error is context
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -71,7 +71,7 @@ func (w *world) waitRolledOut(ctx context.Context, app, env, revision string, ti
 		return done && (revision == "" || strings.HasSuffix(st.Revision, revision)), nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("%s/%s not rolled out: %s (%s)", app, env, last.Message, err)
+		return "", fmt.Errorf("%s/%s not rolled out: %s: %w", app, env, last.Message, err)
 	}
 	return last.Revision, nil
 }
@@ -86,7 +86,7 @@ func (w *world) waitRolledBack(ctx context.Context, app, env, revision string, t
 			strings.HasSuffix(st.Rollout.Revision, revision), nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("%s/%s did not roll back: %s (%s)", app, env, last.Message, err)
+		return "", fmt.Errorf("%s/%s did not roll back: %s: %w", app, env, last.Message, err)
 	}
 	return last.Message, nil
 }

@@ -68,11 +68,11 @@ type Server struct {
 	// BareDir is the path of the bare repository.
 	BareDir string
 
-	work          string
-	env           []string
-	down          atomic.Bool
-	uploadPacks   atomic.Int64
-	advertisments atomic.Int64
+	work           string
+	env            []string
+	down           atomic.Bool
+	uploadPacks    atomic.Int64
+	advertisements atomic.Int64
 }
 
 // New starts a server with an empty repository; it stops when tb's test ends.
@@ -124,7 +124,7 @@ func (s *Server) UploadPacks() int64 { return s.uploadPacks.Load() }
 
 // Advertisements counts the ref listings served (GET info/refs, and protocol v2 ls-refs),
 // the cheap requests a remote check makes.
-func (s *Server) Advertisements() int64 { return s.advertisments.Load() }
+func (s *Server) Advertisements() int64 { return s.advertisements.Load() }
 
 func (s *Server) serveHTTP(tb TB, root string, opts Options) {
 	tb.Helper()
@@ -169,7 +169,7 @@ func (s *Server) serveHTTP(tb TB, root string, opts Options) {
 func (s *Server) count(r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/info/refs"):
-		s.advertisments.Add(1)
+		s.advertisements.Add(1)
 	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -177,7 +177,7 @@ func (s *Server) count(r *http.Request) {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if r.Header.Get("Content-Encoding") == "" && bytes.Contains(body, []byte("command=ls-refs")) {
-			s.advertisments.Add(1)
+			s.advertisements.Add(1)
 			return
 		}
 		s.uploadPacks.Add(1)

@@ -134,7 +134,8 @@ func Parse(h Header, body, secret []byte) (Event, error) {
 	}
 	ev, err := p.parse(h, body)
 	if err != nil {
-		return refused, fmt.Errorf("%w: %s: %v", ErrMalformed, p.name, err)
+		// Only the sentinel is wrapped: a JSON decoding error is detail, not a type to match.
+		return refused, fmt.Errorf("%w: %s: %v", ErrMalformed, p.name, err) //nolint:errorlint // see above
 	}
 	ev.Provider = p.name
 	return ev, nil
