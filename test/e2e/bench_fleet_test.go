@@ -1,0 +1,314 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+)
+
+// fleet is many Applications of one config repository (4 objects each), deployed by a
+// controller of its own on a cluster of its own, so its memory and the apiserver's
+// counters measure this and nothing else.
+type fleet struct {
+	e    *env
+	f    *fixture
+	apps int
+	// Set by deploy.
+	deployed        bool
+	syncWall        time.Duration // first Application created → last one Ready
+	rawWall         time.Duration // the same objects (and namespaces) applied in a tight loop
+	rssBefore, peak int64
+}
+
+// BenchmarkApplications measures LANDFALL_BENCH_APPS (default 1000) Applications × 4 objects:
+//
+//   - initial-sync: wall time from creating the Applications until all are Ready, and the
+//     controller's peak RSS (VmHWM), next to a raw server-side-apply loop of the same
+//     namespaces and objects. Targets ≤ 60 s and ≤ 64 KiB per Application.
+//   - steady-state: a window (LANDFALL_BENCH_STEADY, default 60s) with nothing changed,
+//     counting Landfall's write requests in the apiserver's audit log (the controller has a
+//     client certificate of its own). Target 0.
+func BenchmarkApplications(b *testing.B) {
+	apps := envInt(b, "LANDFALL_BENCH_APPS", 1000)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	e, err := startEnv(ctx, "fleet", 2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(e.stop)
+	e.dumpOnFailure(b)
+	// Polling at the default interval (1m), as a user would leave it.
+	fl := &fleet{e: e, apps: apps, f: newFixtureInterval(b, e, testdata(b, "fleet", "apps/api"), nil)}
+
+	b.Run("initial-sync", func(b *testing.B) {
+		fl.deploy(b)
+		b.ReportMetric(fl.syncWall.Seconds(), "sync_s")
+		b.ReportMetric(fl.rawWall.Seconds(), "raw_s")
+		b.ReportMetric(fl.syncWall.Seconds()/fl.rawWall.Seconds(), "ratio_to_raw")
+		b.ReportMetric(float64(fl.peak)/(1<<20), "peak_rss_MiB")
+		b.ReportMetric(float64(fl.peak-fl.rssBefore)/1024/float64(apps), "KiB/app")
+		b.Logf("%d Applications × 4 objects: all Ready %s after the first was created (target ≤ 60s); "+
+			"raw server-side apply of the same %d namespaces and %d objects, one after another: %s (×%.2f); "+
+			"controller RSS %.1f MiB before, peak %.1f MiB: %.1f KiB per Application (target ≤ 64)",
+			apps, fl.syncWall.Round(time.Millisecond), apps, 4*apps, fl.rawWall.Round(time.Millisecond),
+			fl.syncWall.Seconds()/fl.rawWall.Seconds(), float64(fl.rssBefore)/(1<<20), float64(fl.peak)/(1<<20),
+			float64(fl.peak-fl.rssBefore)/1024/float64(apps))
+	})
+	b.Run("steady-state", func(b *testing.B) {
+		fl.deploy(b)
+		fl.steadyState(b, envDuration(b, "LANDFALL_BENCH_STEADY", time.Minute))
+	})
+}
+
+// deploy runs the raw baseline, then creates the Applications and waits until all are
+// Ready, once.
+func (fl *fleet) deploy(b *testing.B) {
+	if fl.deployed {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	objs := decodeObjects(b, testdata(b, "fleet", "apps/api"), "")
+	fl.rawWall = rawFleet(ctx, b, fl.e.k8s, objs, fl.apps)
+
+	var err error
+	if fl.rssBefore, _, err = fl.e.ctrl.memory(); err != nil {
+		b.Fatal(err)
+	}
+	commit := fl.f.srv.Head(b, "refs/heads/main")
+	start := time.Now()
+	fl.createApplications(ctx, b)
+	last, err := waitAllReady(ctx, fl.e, fl.f.ns, fl.apps, commit)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fl.syncWall = last.Sub(start)
+	if _, fl.peak, err = fl.e.ctrl.memory(); err != nil {
+		b.Fatal(err)
+	}
+	fl.deployed = true
+}
+
+// rawFleet applies, one request after another, a namespace and the objects for each app.
+func rawFleet(ctx context.Context, b *testing.B, c client.Client, objs []*unstructured.Unstructured, apps int) time.Duration {
+	start := time.Now()
+	for i := range apps {
+		ns := &unstructured.Unstructured{}
+		ns.SetAPIVersion("v1")
+		ns.SetKind("Namespace")
+		ns.SetName(fmt.Sprintf("raw-%04d", i))
+		must(b, rawApply(ctx, c, ns))
+		for _, o := range objs {
+			o := o.DeepCopy()
+			o.SetNamespace(ns.GetName())
+			must(b, rawApply(ctx, c, o))
+		}
+	}
+	return time.Since(start)
+}
+
+// createApplications creates the Applications from a few goroutines, as kubectl apply of
+// a folder of them would.
+func (fl *fleet) createApplications(ctx context.Context, b *testing.B) {
+	var wg sync.WaitGroup
+	errs := make(chan error, fl.apps)
+	next := make(chan int)
+	for range 8 {
+		wg.Go(func() {
+			for i := range next {
+				app := &landfallv1.Application{
+					ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("api-%04d", i), Namespace: fl.f.ns},
+					Spec: landfallv1.ApplicationSpec{RepositoryRef: landfallv1.LocalObjectReference{Name: fl.f.repo.Name},
+						Path: "apps/api", Prune: true, SelfHeal: true, Environments: []landfallv1.Environment{
+							{Name: "prod", Namespace: fmt.Sprintf("api-%04d", i)}}},
+				}
+				if err := fl.e.k8s.Create(ctx, app); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	for i := range fl.apps {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+}
+
+// waitAllReady watches the Applications of ns until n of them are Ready at commit, and
+// returns when the last one became so.
+func waitAllReady(ctx context.Context, e *env, ns string, n int, commit string) (time.Time, error) {
+	wc, err := client.NewWithWatch(e.cluster.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		return time.Time{}, err
+	}
+	ready := map[string]bool{}
+	count := func() int {
+		c := 0
+		for _, r := range ready {
+			if r {
+				c++
+			}
+		}
+		return c
+	}
+	for {
+		list := &landfallv1.ApplicationList{}
+		if err := wc.List(ctx, list, client.InNamespace(ns)); err != nil {
+			return time.Time{}, err
+		}
+		for i := range list.Items {
+			ready[list.Items[i].Name] = appReady(&list.Items[i], commit)
+		}
+		if count() >= n {
+			return time.Now(), nil
+		}
+		w, err := wc.Watch(ctx, &landfallv1.ApplicationList{}, client.InNamespace(ns),
+			&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: list.ResourceVersion}})
+		if err != nil {
+			return time.Time{}, err
+		}
+		for ev := range w.ResultChan() {
+			if app, ok := ev.Object.(*landfallv1.Application); ok {
+				ready[app.Name] = appReady(app, commit)
+				if count() >= n {
+					w.Stop()
+					return time.Now(), nil
+				}
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return time.Time{}, fmt.Errorf("%d of %d Applications Ready: %w", count(), n, err)
+		}
+	}
+}
+
+func appReady(app *landfallv1.Application, commit string) bool {
+	return apimeta.IsStatusConditionTrue(app.Status.Conditions, landfallv1.ConditionReady) &&
+		strings.HasSuffix(app.Status.Revision, commit) && app.Status.ObservedGeneration == app.Generation
+}
+
+// steadyState waits until the controller's work queues are empty, then counts its write
+// requests in the audit log during window, with every other client's writes from the
+// apiserver's /metrics for context.
+func (fl *fleet) steadyState(b *testing.B, window time.Duration) {
+	ctx := context.Background()
+	if err := fl.e.ctrl.waitIdle(ctx, 5*time.Minute); err != nil {
+		b.Fatal(err)
+	}
+	cs := fl.e.cluster.Clientset()
+	allBefore, err := apiserverWrites(ctx, cs)
+	must(b, err)
+	offset := fileSize(fl.e.cluster.AuditLog())
+	from := time.Now()
+	b.ResetTimer()
+	// The window is the measurement itself: nothing is awaited, time has to pass.
+	select {
+	case <-time.After(window):
+	case <-fl.e.ctrl.done:
+		b.Fatal("the controller exited during the steady-state window")
+	}
+	b.StopTimer()
+	to := time.Now()
+	allAfter, err := apiserverWrites(ctx, cs)
+	must(b, err)
+	wc, err := auditedWrites(fl.e.cluster.AuditLog(), offset, controllerUser, from, to)
+	must(b, err)
+
+	b.ReportMetric(float64(wc.writes), "landfall_writes")
+	b.ReportMetric(float64(wc.dryRuns), "landfall_dry_runs")
+	b.ReportMetric(allAfter-allBefore, "all_clients_writes")
+	b.ReportMetric(window.Seconds(), "window_s")
+	b.Logf("%s idle with %d Applications: Landfall made %d write requests (target 0) and %d dry runs, "+
+		"by the audit log of user %q%s; all clients together (controller-manager, kwok node heartbeats, "+
+		"the apiserver's own leases, Landfall) made %.0f writes by apiserver_request_total",
+		window, fl.apps, wc.writes, wc.dryRuns, controllerUser, breakdown(wc.byKind), allAfter-allBefore)
+}
+
+func breakdown(byKind map[string]int) string {
+	if len(byKind) == 0 {
+		return ""
+	}
+	var parts []string
+	for k, n := range byKind {
+		parts = append(parts, fmt.Sprintf("%s ×%d", k, n))
+	}
+	sort.Strings(parts)
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// waitIdle waits until neither controller has work queued or in progress.
+func (c *controller) waitIdle(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		busy := 0.0
+		for _, m := range []string{"workqueue_depth", "controller_runtime_active_workers"} {
+			v, err := c.metric(m)
+			if err != nil {
+				return err
+			}
+			busy += v
+		}
+		if busy == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the controller still had work after %s", timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+func envInt(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive number", name, v)
+	}
+	return n
+}
+
+func envDuration(b *testing.B, name string, def time.Duration) time.Duration {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		b.Fatalf("%s=%q: want a positive duration such as 60s", name, v)
+	}
+	return d
+}
