@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +32,12 @@ type fleet struct {
 	syncWall        time.Duration // first Application created → last one Ready
 	rawWall         time.Duration // the same objects (and namespaces) applied in a tight loop
 	rssBefore, peak int64
+	// Where the sync's time went: CPU of the controller and of the apiserver, and the
+	// controller's requests (rest_client_requests_total), during the sync.
+	ctrlCPU, apiCPU time.Duration
+	requests        float64
+	byMethod        string     // the controller's requests by HTTP method
+	writes          writeCount // the controller's writes, from the audit log
 }
 
 // BenchmarkApplications measures LANDFALL_BENCH_APPS (default 1000) Applications × 4 objects:
@@ -61,12 +68,20 @@ func BenchmarkApplications(b *testing.B) {
 		b.ReportMetric(fl.syncWall.Seconds()/fl.rawWall.Seconds(), "ratio_to_raw")
 		b.ReportMetric(float64(fl.peak)/(1<<20), "peak_rss_MiB")
 		b.ReportMetric(float64(fl.peak-fl.rssBefore)/1024/float64(apps), "KiB/app")
+		b.ReportMetric(fl.requests/float64(apps), "requests/app")
+		b.ReportMetric(fl.ctrlCPU.Seconds(), "ctrl_cpu_s")
+		b.ReportMetric(fl.apiCPU.Seconds(), "apiserver_cpu_s")
 		b.Logf("%d Applications × 4 objects: all Ready %s after the first was created (target ≤ 60s); "+
 			"raw server-side apply of the same %d namespaces and %d objects, one after another: %s (×%.2f); "+
 			"controller RSS %.1f MiB before, peak %.1f MiB: %.1f KiB per Application (target ≤ 64)",
 			apps, fl.syncWall.Round(time.Millisecond), apps, 4*apps, fl.rawWall.Round(time.Millisecond),
 			fl.syncWall.Seconds()/fl.rawWall.Seconds(), float64(fl.rssBefore)/(1<<20), float64(fl.peak)/(1<<20),
 			float64(fl.peak-fl.rssBefore)/1024/float64(apps))
+		b.Logf("during the sync: %.0f requests by the controller (%.1f per Application), CPU %s in the controller "+
+			"and %s in the apiserver, on %d cores shared with etcd, the controller-manager, kwok and the test",
+			fl.requests, fl.requests/float64(apps), fl.ctrlCPU.Round(time.Millisecond), fl.apiCPU.Round(time.Millisecond), runtime.NumCPU())
+		b.Logf("the controller's requests since it started: %s; its writes during the sync (audit log): %d%s, and %d dry runs",
+			fl.byMethod, fl.writes.writes, breakdown(fl.writes.byKind), fl.writes.dryRuns)
 	})
 	b.Run("steady-state", func(b *testing.B) {
 		fl.deploy(b)
@@ -90,6 +105,7 @@ func (fl *fleet) deploy(b *testing.B) {
 		b.Fatal(err)
 	}
 	commit := fl.f.srv.Head(b, "refs/heads/main")
+	usage := fl.usage(b)
 	start := time.Now()
 	fl.createApplications(ctx, b)
 	last, err := waitAllReady(ctx, fl.e, fl.f.ns, fl.apps, commit)
@@ -100,7 +116,45 @@ func (fl *fleet) deploy(b *testing.B) {
 	if _, fl.peak, err = fl.e.ctrl.memory(); err != nil {
 		b.Fatal(err)
 	}
+	fl.ctrlCPU, fl.apiCPU, fl.requests = usage()
+	fl.byMethod = requestsByMethod(b, fl.e.ctrl)
+	fl.writes, err = auditedWrites(fl.e.cluster.AuditLog(), 0, controllerUser, start, time.Now())
+	must(b, err)
 	fl.deployed = true
+}
+
+// requestsByMethod lists the controller's requests since it started, by HTTP method.
+func requestsByMethod(b *testing.B, c *controller) string {
+	var parts []string
+	for _, m := range []string{"GET", "LIST", "WATCH", "POST", "PUT", "PATCH", "DELETE"} {
+		v, err := c.metric("rest_client_requests_total", `method="`+m+`"`)
+		must(b, err)
+		if v > 0 {
+			parts = append(parts, fmt.Sprintf("%s ×%.0f", m, v))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// usage starts accounting; the function it returns tells the CPU time of the controller
+// and of the apiserver, and the controller's requests, since.
+func (fl *fleet) usage(b *testing.B) func() (ctrlCPU, apiCPU time.Duration, requests float64) {
+	apiPID, err := fl.e.componentPID("kube-apiserver")
+	must(b, err)
+	read := func() (time.Duration, time.Duration, float64) {
+		c, err := cpuTime(fl.e.ctrl.pid())
+		must(b, err)
+		a, err := cpuTime(apiPID)
+		must(b, err)
+		r, err := fl.e.ctrl.metric("rest_client_requests_total")
+		must(b, err)
+		return c, a, r
+	}
+	c0, a0, r0 := read()
+	return func() (time.Duration, time.Duration, float64) {
+		c1, a1, r1 := read()
+		return c1 - c0, a1 - a0, r1 - r0
+	}
 }
 
 // rawFleet applies, one request after another, a namespace and the objects for each app.

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/landfall-dev/landfall/test/cluster"
 )
 
@@ -20,6 +23,8 @@ var workDir string
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
+	// The tests' own clients log nothing worth reading; the controller's log is a file.
+	ctrllog.SetLogger(logr.Discard())
 	dir, err := os.MkdirTemp("", "landfall-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -240,3 +240,42 @@ func (c *controller) metric(name string, labels ...string) (float64, error) {
 		return true
 	})
 }
+
+// cpuTime is the CPU time (user and system) a process has used, from /proc/<pid>/stat.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; the fields after its ")" are fixed.
+	_, after, ok := strings.Cut(string(b), ") ")
+	fields := strings.Fields(after)
+	if !ok || len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] { // utime and stime, fields 14 and 15 of the line
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += n
+	}
+	// USER_HZ is 100 on every Linux architecture Go supports.
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
+// componentPID finds a cluster component's process in the pids file the harness writes.
+func (e *env) componentPID(name string) (int, error) {
+	b, err := os.ReadFile(e.cluster.Dir + "/pids")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) >= 2 && fields[0] == name {
+			return strconv.Atoi(fields[1])
+		}
+	}
+	return 0, fmt.Errorf("%s is not in %s/pids", name, e.cluster.Dir)
+}
