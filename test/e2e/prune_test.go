@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,4 +109,44 @@ func expectUntouched(g Gomega, c client.Client, objs []*corev1.ConfigMap) {
 		g.Expect(live.UID).To(Equal(o.UID), o.Name)
 		g.Expect(live.ResourceVersion).To(Equal(o.ResourceVersion), "%s is unchanged", o.Name)
 	}
+}
+
+// TestApplyErrorPrunesNothing: a commit the apiserver refuses part of (an invalid Service)
+// prunes nothing, says which object failed, and a revert to the last good content puts
+// back what the failed commit had already changed.
+func TestApplyErrorPrunesNothing(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	e := shared(t)
+	good := testdata(t, "web", "apps/web")
+	extra, err := os.ReadFile(filepath.Join("testdata", "web-extra.yaml"))
+	must(t, err)
+	good["apps/web/extra.yaml"] = string(extra)
+	f := newFixture(t, e, good)
+	target := f.ns + "-staging"
+	app := f.application(t, "web", "apps/web", []landfallv1.Environment{{Name: "staging", Namespace: target}}, nil)
+	g.Eventually(func(g Gomega) { expectSynced(g, f.get(g, app), f.srv.Head(t, "refs/heads/main")) }, timeout, poll).Should(Succeed())
+
+	// ConfigMaps are applied before Services: the new greeting lands, the Service is refused.
+	bad := map[string]string{
+		"apps/web/configmap.yaml": strings.Replace(good["apps/web/configmap.yaml"], "hello", "from the failed commit", 1),
+		"apps/web/service.yaml":   strings.Replace(good["apps/web/service.yaml"], "port: 80", "port: 99999", 1),
+	}
+	f.push(t, func(dir string) { write(t, bad)(dir); remove(t, "apps/web/extra.yaml")(dir) })
+	g.Eventually(func(g Gomega) {
+		cond := ready(f.get(g, app))
+		g.Expect(cond).NotTo(BeNil())
+		g.Expect(cond.Reason).To(Equal(landfallv1.ReasonApplyFailed))
+		g.Expect(cond.Message).To(ContainSubstring("Service/" + target + "/web"))
+	}, timeout, poll).Should(Succeed())
+	g.Expect(e.k8s.Get(ctx, key(target, "web-extra"), &corev1.ConfigMap{})).To(Succeed(), "not pruned after a failed apply")
+
+	reverted := f.push(t, write(t, good))
+	g.Eventually(func(g Gomega) {
+		expectSynced(g, f.get(g, app), reverted)
+		cm := &corev1.ConfigMap{}
+		g.Expect(e.k8s.Get(ctx, key(target, "web-config"), cm)).To(Succeed())
+		g.Expect(cm.Data).To(HaveKeyWithValue("greeting", "hello"), "the failed commit's change is undone")
+	}, timeout, poll).Should(Succeed())
+	g.Expect(e.k8s.Get(ctx, key(target, "web-extra"), &corev1.ConfigMap{})).To(Succeed())
 }
