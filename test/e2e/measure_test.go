@@ -150,13 +150,13 @@ func auditedWrites(path string, offset int64, user string, from, to time.Time) (
 			Stage, Verb, RequestURI string
 			User                    struct{ Username string }
 			ObjectRef               struct{ Resource, Subresource string }
-			StageTimestamp          metav1.MicroTime
+			StageTimestamp          time.Time
 		}
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			return wc, fmt.Errorf("audit log: %w", err)
 		}
 		if ev.Stage != "ResponseComplete" || ev.User.Username != user ||
-			ev.StageTimestamp.Time.Before(from) || ev.StageTimestamp.Time.After(to) {
+			ev.StageTimestamp.Before(from) || ev.StageTimestamp.After(to) {
 			continue
 		}
 		if strings.Contains(ev.RequestURI, "dryRun=") {
