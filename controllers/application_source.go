@@ -46,6 +46,7 @@ func (r *ApplicationReconciler) checkout(ctx context.Context, app *landfallv1.Ap
 	}
 	// The fetch follows the Repository's ref, so it may bring a newer commit than the
 	// status names; the Repository catches up on its next poll.
-	ref := source.Ref{Branch: repo.Spec.Ref.Branch, Tag: repo.Spec.Ref.Tag, SemVer: repo.Spec.Ref.SemVer, Commit: repo.Spec.Ref.Commit}
+	ref := source.Ref{Branch: repo.Spec.Ref.Branch, Tag: repo.Spec.Ref.Tag, SemVer: repo.Spec.Ref.SemVer, Commit: repo.Spec.Ref.Commit,
+		Name: repo.Spec.Ref.Name}
 	return r.Source.Checkout(ctx, repo.Spec.URL, ref, auth)
 }

@@ -104,7 +104,8 @@ func (r *RepositoryReconciler) fetch(ctx context.Context, repo *landfallv1.Repos
 	if err != nil {
 		return source.Revision{}, err
 	}
-	ref := source.Ref{Branch: repo.Spec.Ref.Branch, Tag: repo.Spec.Ref.Tag, SemVer: repo.Spec.Ref.SemVer, Commit: repo.Spec.Ref.Commit}
+	ref := source.Ref{Branch: repo.Spec.Ref.Branch, Tag: repo.Spec.Ref.Tag, SemVer: repo.Spec.Ref.SemVer, Commit: repo.Spec.Ref.Commit,
+		Name: repo.Spec.Ref.Name}
 	// spec.timeout bounds how long this reconcile waits: a hung server must not hold a
 	// worker that other Repositories need.
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout(repo))

@@ -14,7 +14,7 @@ type RepositorySpec struct {
 	// +kubebuilder:validation:Pattern=`^(https?://|ssh://|[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:)[^\s]+$`
 	URL string `json:"url"`
 
-	// Ref selects the revision: exactly one of branch, tag, semver or commit.
+	// Ref selects the revision: exactly one of branch, tag, semver, commit or name.
 	Ref GitRef `json:"ref"`
 
 	// Interval between polls. Webhooks make a fetch immediate.
@@ -47,7 +47,7 @@ type RepositorySpec struct {
 }
 
 // GitRef selects a revision of a Git repository.
-// +kubebuilder:validation:XValidation:rule="[has(self.branch), has(self.tag), has(self.semver), has(self.commit)].filter(x, x).size() == 1",message="exactly one of branch, tag, semver or commit must be set"
+// +kubebuilder:validation:XValidation:rule="[has(self.branch), has(self.tag), has(self.semver), has(self.commit), has(self.name)].filter(x, x).size() == 1",message="exactly one of branch, tag, semver or commit must be set (or name, a full ref such as refs/pull/1/head)"
 type GitRef struct {
 	// Branch to follow.
 	// +kubebuilder:validation:MinLength=1
@@ -68,6 +68,12 @@ type GitRef struct {
 	// +kubebuilder:validation:Pattern=`^[0-9a-f]{40}$`
 	// +optional
 	Commit string `json:"commit,omitempty"`
+	// Name follows any ref by its full name, such as refs/pull/1/head or
+	// refs/merge-requests/1/head (Previews use it for their pull requests).
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:Pattern=`^refs/[^\s]+$`
+	// +optional
+	Name string `json:"name,omitempty"`
 }
 
 // RepositoryStatus is the observed state of a Repository.

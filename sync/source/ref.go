@@ -20,12 +20,16 @@ type Ref struct {
 	SemVer string
 	// Commit pins a full 40-character SHA-1.
 	Commit string
+	// Name follows any ref by its full name, such as refs/pull/7/head: pull-request refs
+	// are neither branches nor tags, and servers need not let a commit be fetched by hash.
+	Name string
 }
 
 // Revision is a resolved ref: the name the user asked for (branch or tag; empty for a
 // commit) and the commit it points to.
 type Revision struct {
-	// Ref is the branch or tag name, without refs/heads/ or refs/tags/.
+	// Ref is the branch or tag name, without refs/heads/ or refs/tags/, or the full name
+	// of a ref given by name.
 	Ref string
 	// Commit is the full SHA-1 of the commit.
 	Commit string
@@ -45,15 +49,17 @@ var fullSHA1 = regexp.MustCompile(`^[0-9a-f]{40}$`)
 // Validate checks that exactly one field is set and that it is well formed.
 func (r Ref) Validate() error {
 	n := 0
-	for _, v := range []string{r.Branch, r.Tag, r.SemVer, r.Commit} {
+	for _, v := range []string{r.Branch, r.Tag, r.SemVer, r.Commit, r.Name} {
 		if v != "" {
 			n++
 		}
 	}
 	if n != 1 {
-		return fmt.Errorf("%w: set exactly one of branch, tag, semver or commit", ErrInvalidRef)
+		return fmt.Errorf("%w: set exactly one of branch, tag, semver, commit or name", ErrInvalidRef)
 	}
 	switch {
+	case r.Name != "":
+		return validFullName(r.Name)
 	case r.Branch != "":
 		return validName("branch", r.Branch, "refs/heads/")
 	case r.Tag != "":
@@ -78,6 +84,17 @@ func validName(kind, name, prefix string) error {
 	return nil
 }
 
+// validFullName accepts a full ref name below refs/ that Git itself would accept.
+func validFullName(name string) error {
+	if !strings.HasPrefix(name, "refs/") || strings.HasSuffix(name, "^{}") {
+		return fmt.Errorf("%w: ref name %q: give the full name, starting with refs/", ErrInvalidRef, name)
+	}
+	if err := plumbing.ReferenceName(name).Validate(); err != nil {
+		return fmt.Errorf("%w: ref name %q: %w", ErrInvalidRef, name, err)
+	}
+	return nil
+}
+
 // String names the ref for messages, e.g. `branch "main"`.
 func (r Ref) String() string {
 	switch {
@@ -89,6 +106,8 @@ func (r Ref) String() string {
 		return fmt.Sprintf("semver %q", r.SemVer)
 	case r.Commit != "":
 		return fmt.Sprintf("commit %s", r.Commit)
+	case r.Name != "":
+		return fmt.Sprintf("ref %q", r.Name)
 	}
 	return "no ref"
 }
@@ -111,6 +130,10 @@ func resolve(ref Ref, advertised refMap) (Revision, plumbing.ReferenceName, erro
 		}
 	case ref.SemVer != "":
 		return resolveSemVer(ref.SemVer, advertised)
+	case ref.Name != "":
+		if h, ok := advertised.commit(ref.Name); ok {
+			return Revision{Ref: ref.Name, Commit: h}, plumbing.ReferenceName(ref.Name), nil
+		}
 	}
 	return Revision{}, "", fmt.Errorf("%w: %s", ErrRefNotFound, ref)
 }
