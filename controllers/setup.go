@@ -66,8 +66,16 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err := setupApplications(mgr, opts, git); err != nil {
 		return err
 	}
+	previews := &PreviewReconciler{
+		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Source: git,
+		Recorder: mgr.GetEventRecorder("landfall-preview"), Jitter: opts.Jitter,
+	}
+	if err := previews.SetupWithManager(context.Background(), mgr, opts.Concurrency); err != nil {
+		return err
+	}
 	if opts.WebhookAddr != "" && opts.WebhookAddr != "0" {
-		recv := &WebhookReceiver{Addr: opts.WebhookAddr, Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Refresh: refresh}
+		recv := &WebhookReceiver{Addr: opts.WebhookAddr, Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Refresh: refresh,
+			OnEvent: previews.OnWebhook}
 		if err := mgr.Add(recv); err != nil {
 			return err
 		}

@@ -49,15 +49,33 @@ type PreviewSpec struct {
 	Suspend bool `json:"suspend,omitempty"`
 }
 
-// PreviewState says whether a preview runs or waits for room.
-// +kubebuilder:validation:Enum=Running;Waiting;Expired
+// PreviewState says whether a preview runs, waits for room, or was removed while its ref
+// stays.
+// +kubebuilder:validation:Enum=Running;Waiting;Expired;Closed
 type PreviewState string
 
-// Preview states.
+// Preview states. Expired (TTL) and Closed (a closed webhook: Git hosts keep the ref of a
+// closed pull request) stay until the pull request's head changes or it is reopened.
 const (
 	PreviewRunning PreviewState = "Running"
 	PreviewWaiting PreviewState = "Waiting"
 	PreviewExpired PreviewState = "Expired"
+	PreviewClosed  PreviewState = "Closed"
+)
+
+// Labels and annotations on the children of a Preview (Repository, Application, namespace).
+// They are API.
+const (
+	// LabelPreview names the Preview (as "<namespace>.<name>", hashed down past 63
+	// characters) that made the object.
+	LabelPreview = "landfall.dev/preview"
+	// LabelPullRequest is the pull request's number ("0" for a branch).
+	LabelPullRequest = "landfall.dev/pull-request"
+	// AnnotationPreviewRef is the full ref the child deploys, such as refs/pull/1/head.
+	AnnotationPreviewRef = "landfall.dev/preview-ref"
+	// AnnotationPreviewNamespaces, on a child Repository, lists the namespaces the Preview
+	// created for that pull request, so they can be deleted after its Application.
+	AnnotationPreviewNamespaces = "landfall.dev/preview-namespaces"
 )
 
 // PreviewEntry is one pull request's preview.
