@@ -117,11 +117,7 @@ func (r *ApplicationReconciler) observeHealth(ctx context.Context, dest *destina
 
 // analyze measures the metrics that are due and returns the overall verdict of the step.
 func (r *ApplicationReconciler) analyze(ctx context.Context, app *landfallv1.Application, st *landfallv1.EnvironmentStatus, now time.Time) rollout.Verdict {
-	if app.Spec.Rollout == nil || len(app.Spec.Rollout.Analysis) == 0 || st.Rollout == nil {
-		return rollout.VerdictNone
-	}
-	phase := st.Rollout.Phase
-	if phase != landfallv1.RolloutPaused && phase != landfallv1.RolloutAnalyzing && phase != landfallv1.RolloutProgressing {
+	if !analyzing(app, st) {
 		return rollout.VerdictNone
 	}
 	var metrics []analysis.Metric
@@ -136,6 +132,33 @@ func (r *ApplicationReconciler) analyze(ctx context.Context, app *landfallv1.App
 	}
 	st.Rollout.Analysis = statusOf(states)
 	return rollout.Verdict(analysis.Overall(metrics, states))
+}
+
+// analyzing reports whether the environment's rollout is in a phase that analysis gates.
+func analyzing(app *landfallv1.Application, st *landfallv1.EnvironmentStatus) bool {
+	if app.Spec.Rollout == nil || len(app.Spec.Rollout.Analysis) == 0 || st.Rollout == nil {
+		return false
+	}
+	phase := st.Rollout.Phase
+	return phase == landfallv1.RolloutPaused || phase == landfallv1.RolloutAnalyzing || phase == landfallv1.RolloutProgressing
+}
+
+// nextMeasurement is when the first analysis metric is due again, or zero when analysis
+// gates nothing now. A step waiting for a conclusive analysis changes nothing in the
+// cluster, so no watch event brings the Application back: without this bound the next
+// measurement would wait for the end of the step's wait, not for the metric's interval.
+func nextMeasurement(app *landfallv1.Application, st *landfallv1.EnvironmentStatus, now time.Time) time.Time {
+	if !analyzing(app, st) {
+		return time.Time{}
+	}
+	var next time.Time
+	for _, spec := range app.Spec.Rollout.Analysis {
+		_, due := analysisStateOf(st.Rollout.Analysis, spec.Name).Due(metricOf(spec), now)
+		if next.IsZero() || due.Before(next) {
+			next = due
+		}
+	}
+	return next
 }
 
 func (r *ApplicationReconciler) measure(ctx context.Context, spec landfallv1.AnalysisMetric, m analysis.Metric, s analysis.State, now time.Time) analysis.State {

@@ -61,6 +61,9 @@ func (s *envSync) carryOut(ctx context.Context, dec rollout.Decision, h health.R
 		if !a.Until.IsZero() {
 			wait = min(max(time.Until(a.Until), 100*time.Millisecond), time.Minute)
 		}
+		if due := nextMeasurement(s.app, s.st, s.r.clock()); !due.IsZero() {
+			wait = min(wait, max(time.Until(due), 100*time.Millisecond))
+		}
 		return envOutcome{blocked: true, reason: landfallv1.ReasonProgressing, message: a.Message, requeue: wait}
 	case rollout.ActionFail:
 		if h.Message != "" && a.Reason != rollout.ReasonAnalysisFailed {
