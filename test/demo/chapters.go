@@ -86,7 +86,11 @@ func (w *world) badImage(ctx context.Context) (string, error) {
 }
 
 func (w *world) openPullRequest(ctx context.Context) (string, error) {
-	commit := w.git.CommitChange(w.tb, "feature/new-banner", func(dir string) {})
+	// The pull request's branch starts from main and changes the preview's frontend image.
+	w.git.PushRef(w.tb, "refs/heads/feature/new-banner", w.git.Head(w.tb, "refs/heads/main"))
+	commit := w.git.CommitChange(w.tb, "feature/new-banner", func(dir string) {
+		edit(dir, "apps/shop/overlays/preview/kustomization.yaml", "newTag: 1.1.0", "newTag: 1.2.0")
+	})
 	w.git.PushRef(w.tb, "refs/pull/1/head", commit)
 	body := `{"action":"opened","number":1,"pull_request":{"number":1,"head":{"ref":"feature/new-banner"}}}`
 	if err := hook(w.webhook, "pull_request", []byte(body)); err != nil {
