@@ -73,9 +73,9 @@ through two APIs: events.k8s.io for Landfall's kinds, core for leader election.
 - apiGroups: [landfall.dev]
   resources: [repositories, applications, previews]
   verbs: [get, list, watch, update, patch]
-# A Preview creates and deletes one Application per pull request.
+# A Preview creates and deletes one Repository and one Application per pull request.
 - apiGroups: [landfall.dev]
-  resources: [applications]
+  resources: [repositories, applications]
   verbs: [create, delete]
 - apiGroups: [landfall.dev]
   resources: [repositories/status, applications/status, previews/status]
