@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -118,16 +119,21 @@ func changedBySomeone(o, n *metav1.PartialObjectMetadata) bool {
 	return true
 }
 
+// mapsEqual compares labels or annotations, ignoring the bookkeeping annotations that
+// Kubernetes' own controllers write (a Deployment's revision counter): they are not drift,
+// and counting them would dry-run every new Deployment once more.
 func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if bv, ok := b[k]; !ok || bv != v {
-			return false
+	return maps.EqualFunc(withoutBookkeeping(a), withoutBookkeeping(b), func(x, y string) bool { return x == y })
+}
+
+func withoutBookkeeping(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if !strings.HasPrefix(k, "deployment.kubernetes.io/") {
+			out[k] = v
 		}
 	}
-	return true
+	return out
 }
 
 // wakeOwner wakes the owning Application, marking its environment dirty when asked.
