@@ -3,7 +3,6 @@ package controllers_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"testing"
 	"time"
@@ -18,6 +17,8 @@ import (
 
 	"github.com/landfall-dev/landfall/controllers"
 	"github.com/landfall-dev/landfall/test/cluster"
+
+	"github.com/landfall-dev/landfall/test/ports"
 )
 
 // One real apiserver (envtest) and one running manager serve every test of the package.
@@ -89,14 +90,7 @@ func startManager(ctx context.Context) error {
 	return nil
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
+func freeAddr() (string, error) { return ports.Addr() }
 
 // newNamespace makes a namespace for one test or benchmark.
 func newNamespace(t testing.TB) string {

@@ -3,7 +3,6 @@ package chart_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/landfall-dev/landfall/test/cluster"
+
+	"github.com/landfall-dev/landfall/test/ports"
 )
 
 // buildLandfall builds the landfall binary into dir.
@@ -148,10 +149,9 @@ func impersonatingKubeconfig(t *testing.T, c *cluster.Cluster, rel releaseRef) s
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := ports.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
+	return addr
 }

@@ -3,15 +3,14 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
+	"github.com/landfall-dev/landfall/test/ports"
 	"github.com/landfall-dev/landfall/test/testbin"
 )
 
@@ -162,29 +161,17 @@ func tail(path string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-var (
-	portsMu  sync.Mutex
-	reserved = map[int]bool{}
-)
-
-// freePorts finds n free loopback ports, never handing out the same port twice in this process.
+// freePorts finds n free loopback ports; the ports package never hands out one twice.
 func freePorts(n int) ([]int, error) {
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	var ports []int
-	for len(ports) < n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	var out []int
+	for range n {
+		p, err := ports.Port()
 		if err != nil {
 			return nil, err
 		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if !reserved[port] {
-			reserved[port] = true
-			ports = append(ports, port)
-		}
+		out = append(out, p)
 	}
-	return ports, nil
+	return out, nil
 }
 
 // StopRecorded stops the processes listed in <dir>/pids by a detached cluster (make

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/landfall-dev/landfall/test/cluster"
+
+	"github.com/landfall-dev/landfall/test/ports"
 )
 
 func installCRDs(ctx context.Context, c *cluster.Cluster) (string, error) {
@@ -67,11 +68,4 @@ func startController(ctx context.Context, dir, kubeconfig string) (*exec.Cmd, st
 	return nil, "", fmt.Errorf("controller not ready within 60s; log: %s", logf.Name())
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
+func freeAddr() (string, error) { return ports.Addr() }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/landfall-dev/landfall/test/ports"
 )
 
 // controller is the landfall binary running as a child process.
@@ -187,22 +188,16 @@ func (c *controller) logSince(offset int64, maxLines int) string {
 	return strings.Join(lines, "\n")
 }
 
-// freeAddrs returns n distinct free loopback addresses.
+// freeAddrs returns n distinct free loopback addresses, below the ephemeral port range so
+// no outbound connection takes one before the controller binds it.
 func freeAddrs(n int) ([]string, error) {
 	var addrs []string
-	var listeners []net.Listener
-	defer func() {
-		for _, l := range listeners {
-			l.Close()
-		}
-	}()
 	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		a, err := ports.Addr()
 		if err != nil {
 			return nil, err
 		}
-		listeners = append(listeners, l)
-		addrs = append(addrs, l.Addr().String())
+		addrs = append(addrs, a)
 	}
 	return addrs, nil
 }

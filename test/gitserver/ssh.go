@@ -18,6 +18,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/landfall-dev/landfall/test/ports"
 )
 
 // sshdPath is Debian's sshd; it must be run by absolute path.
@@ -182,12 +184,11 @@ func readFile(tb TB, path string) []byte {
 
 func freePort(tb TB) int {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := ports.Port()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // syncBuffer collects sshd's log from its output goroutines.
