@@ -7,7 +7,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -70,15 +69,9 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 	}
 	before := app.DeepCopy()
-	patch := client.MergeFrom(before)
 	defer func() {
-		recordConditions("Application", app)
-		if equality.Semantic.DeepEqual(before.Status, app.Status) {
-			return // an unchanged status costs no write
-		}
-		if err := r.Status().Patch(ctx, app, patch); err != nil && !apierrors.IsNotFound(err) {
-			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
-		}
+		retErr = errors.Join(retErr, patchStatusIfChanged(ctx, r.Client, "Application", before, app,
+			func(a *landfallv1.Application) any { return a.Status }))
 	}()
 	if app.Spec.Suspend {
 		markNotReady(app, landfallv1.ReasonSuspended, "syncing is suspended; live objects are left as they are", false)

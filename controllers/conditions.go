@@ -1,8 +1,14 @@
 package controllers
 
 import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 )
@@ -51,4 +57,21 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n-3] + "..."
+}
+
+// patchStatusIfChanged writes obj's status when it differs from before's, after exporting
+// its conditions as metrics. An unchanged status costs no write, which keeps a quiet
+// cluster free of apiserver writes.
+func patchStatusIfChanged[T interface {
+	client.Object
+	objectWithConditions
+}](ctx context.Context, c client.Client, kind string, before, obj T, statusOf func(T) any) error {
+	recordConditions(kind, obj)
+	if equality.Semantic.DeepEqual(statusOf(before), statusOf(obj)) {
+		return nil
+	}
+	if err := c.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("patching status: %w", err)
+	}
+	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -49,15 +48,9 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, nil
 	}
 	before := repo.DeepCopy()
-	patch := client.MergeFrom(before)
 	defer func() {
-		recordConditions("Repository", repo)
-		if equality.Semantic.DeepEqual(before.Status, repo.Status) {
-			return // an unchanged status costs no write
-		}
-		if err := r.Status().Patch(ctx, repo, patch); err != nil && !apierrors.IsNotFound(err) {
-			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
-		}
+		retErr = errors.Join(retErr, patchStatusIfChanged(ctx, r.Client, "Repository", before, repo,
+			func(r *landfallv1.Repository) any { return r.Status }))
 	}()
 	if repo.Spec.Suspend {
 		markNotReady(repo, landfallv1.ReasonSuspended, "polling is suspended; the last revision stays", false)
