@@ -1,6 +1,7 @@
 // Package chart_test proves the Helm chart in charts/landfall: it lints, renders what the
 // values ask for, refuses bad values, and — installed into a full cluster with the Helm
-// SDK — grants the controller exactly enough to deploy an application from Git.
+// SDK — grants the controller enough to deploy an application from Git, roll it back and
+// preview its pull requests.
 package chart_test
 
 import (

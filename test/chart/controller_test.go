@@ -39,6 +39,7 @@ func buildLandfall(dir string) (string, error) {
 type controller struct {
 	logPath string
 	probes  string
+	webhook string // where Git hosts would post, host:port
 	exited  chan error
 }
 
@@ -46,6 +47,17 @@ type controller struct {
 func (c *controller) Log() string {
 	b, _ := os.ReadFile(c.logPath)
 	return string(b)
+}
+
+// LogMark returns how far the log has come, so that a step can read only what was logged
+// since: an earlier step may have provoked "forbidden" on purpose.
+func (c *controller) LogMark() int {
+	return len(c.Log())
+}
+
+// LogSince returns what the controller has logged since mark.
+func (c *controller) LogSince(mark int) string {
+	return c.Log()[mark:]
 }
 
 // startController runs the landfall binary outside the cluster exactly as the release's
@@ -64,11 +76,12 @@ func startController(t *testing.T, f *fixture, rel releaseRef) *controller {
 	g.Expect(pod.ServiceAccountName).To(Equal(rel.serviceAccount))
 
 	kubeconfig := impersonatingKubeconfig(t, f.cluster, rel)
-	ctl := &controller{logPath: filepath.Join(t.TempDir(), "controller.log"), probes: freeAddr(t), exited: make(chan error, 1)}
+	ctl := &controller{logPath: filepath.Join(t.TempDir(), "controller.log"), probes: freeAddr(t), webhook: freeAddr(t),
+		exited: make(chan error, 1)}
 	local := map[string]string{
 		"--metrics-bind-address":      freeAddr(t),
 		"--health-probe-bind-address": ctl.probes,
-		"--webhook-bind-address":      freeAddr(t),
+		"--webhook-bind-address":      ctl.webhook,
 		"--cache-dir":                 t.TempDir(),
 		"--log-json":                  "false", // readable when a failure prints the log
 	}

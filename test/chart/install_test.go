@@ -39,20 +39,24 @@ func (r releaseRef) user() string {
 
 // clusterWideSteps run in order against one cluster-wide release of the chart and one
 // controller running as its ServiceAccount. Each step leaves the release and the shop
-// application healthy for the next. Rollback and preview steps belong here once those
-// features land.
+// application healthy for the next. Together they exercise the rights the chart grants for
+// Landfall's own work: a sync, the stored revision of a rollback, and the Repositories,
+// Applications and namespaces a preview creates and deletes.
 var clusterWideSteps = []struct {
 	name string
 	run  func(t *testing.T, f *fixture, rel releaseRef, ctl *controller, shop *shopApp)
 }{
 	{"deploys an application from Git", deploysFromGit},
 	{"names a permission the chart does not grant", namesMissingPermission},
+	{"rolls back a bad revision", rollsBack},
+	{"runs a pull-request preview", runsPreview},
 }
 
 // TestChartInCluster installs the chart into a full cluster with the Helm SDK, runs the
 // controller as the chart's ServiceAccount (impersonated, outside the cluster: kwok runs
 // no real image) and deploys from a real Git server: the chart's RBAC is enough for a sync,
-// and a permission it lacks is named on the Application instead of failing silently.
+// a rollback and a pull-request preview, and a permission it lacks is named on the
+// Application instead of failing silently.
 func TestChartInCluster(t *testing.T) {
 	f := startFixture(t)
 

@@ -1,8 +1,14 @@
 package chart_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
+	"net/http"
 	"testing"
 	"time"
 
@@ -16,6 +22,12 @@ import (
 	"github.com/landfall-dev/landfall/test/gitserver"
 )
 
+// goodTag is the web image's usual tag; kwok makes its pods Ready, unlike "bad".
+const goodTag = "1.0.0"
+
+// hookToken signs the webhooks of the shop's Repository.
+const hookToken = "chart-test-hook-token"
+
 // shopApp is a small application in a real Git repository — a Deployment, a Service and a
 // ConfigMap — and the Repository and Application that deploy it to one namespace.
 type shopApp struct {
@@ -26,8 +38,9 @@ type shopApp struct {
 	target string
 }
 
-// newShopApp commits the application, stores the Git credentials in a Secret (which the
-// controller must be allowed to read) and creates the Repository and the Application.
+// newShopApp commits the application, stores the Git credentials and the webhook token in
+// Secrets (which the controller must be allowed to read) and creates the Repository and the
+// Application.
 func newShopApp(t *testing.T, f *fixture, namespace, target string) *shopApp {
 	t.Helper()
 	g := NewWithT(t)
@@ -40,11 +53,16 @@ func newShopApp(t *testing.T, f *fixture, namespace, target string) *shopApp {
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "shop-git"},
 		StringData: map[string]string{"username": s.git.Username, "password": s.git.Password},
 	})).To(Succeed())
+	g.Expect(f.admin.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "shop-hook"},
+		StringData: map[string]string{"token": hookToken},
+	})).To(Succeed())
 	g.Expect(f.admin.Create(ctx, &landfallv1.Repository{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: s.repo.Name},
 		Spec: landfallv1.RepositorySpec{
 			URL: s.git.URL, Ref: landfallv1.GitRef{Branch: "main"}, Insecure: true,
-			SecretRef: &landfallv1.LocalObjectReference{Name: "shop-git"},
+			SecretRef:        &landfallv1.LocalObjectReference{Name: "shop-git"},
+			WebhookSecretRef: &landfallv1.LocalObjectReference{Name: "shop-hook"},
 		},
 	})).To(Succeed())
 	s.createApplication(t, s.app.Name, target)
@@ -73,24 +91,34 @@ func (s *shopApp) createApplication(t *testing.T, name, target string) {
 	})).To(Succeed())
 }
 
-// commit pushes the application with the ConfigMap's greeting.
-func (s *shopApp) commit(t *testing.T, greeting string) {
+// commit pushes the application with the ConfigMap's greeting and the good image, and
+// returns the commit.
+func (s *shopApp) commit(t *testing.T, greeting string) string {
 	t.Helper()
-	s.git.Commit(t, "main", map[string]string{
-		"shop/deployment.yaml": `apiVersion: apps/v1
+	return s.commitImage(t, greeting, goodTag)
+}
+
+// commitImage pushes the application with the ConfigMap's greeting and the web image's tag,
+// and returns the commit. The Deployment's progress deadline is short so that a tag whose
+// pods never become Ready is reported Degraded in seconds, not after the default ten minutes.
+func (s *shopApp) commitImage(t *testing.T, greeting, tag string) string {
+	t.Helper()
+	return s.git.Commit(t, "main", map[string]string{
+		"shop/deployment.yaml": fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
 spec:
   replicas: 1
+  progressDeadlineSeconds: 10
   selector: {matchLabels: {app: web}}
   template:
     metadata: {labels: {app: web}}
     spec:
       containers:
       - name: web
-        image: registry.example/shop/web:1.0.0
+        image: %s
         envFrom: [{configMapRef: {name: greeting}}]
-`,
+`, webImage(tag)),
 		"shop/service.yaml": `apiVersion: v1
 kind: Service
 metadata: {name: web}
@@ -98,12 +126,18 @@ spec:
   selector: {app: web}
   ports: [{port: 80, targetPort: 8080}]
 `,
-		"shop/configmap.yaml": fmt.Sprintf(`apiVersion: v1
+		"shop/configmap.yaml": greetingFile(greeting),
+	})
+}
+
+func webImage(tag string) string { return "registry.example/shop/web:" + tag }
+
+func greetingFile(greeting string) string {
+	return fmt.Sprintf(`apiVersion: v1
 kind: ConfigMap
 metadata: {name: greeting}
-data: {greeting: %s}
-`, greeting),
-	})
+data: {greeting: %q}
+`, greeting)
 }
 
 // requestFetch asks the Repository to fetch now, as `landfall sync` or a webhook would.
@@ -163,16 +197,75 @@ func (s *shopApp) waitNotReady(t *testing.T) *metav1.Condition {
 // Landfall.
 func (s *shopApp) expectDeployed(t *testing.T) {
 	t.Helper()
+	expectShopObjects(t, s.f, s.target, fmt.Sprintf("%s/%s/staging", s.app.Namespace, s.app.Name))
+}
+
+// expectShopObjects checks that the shop's three objects are in namespace, applied by
+// Landfall for owner ("<namespace>/<application>/<environment>").
+func expectShopObjects(t *testing.T, f *fixture, namespace, owner string) {
+	t.Helper()
 	g := NewWithT(t)
 	ctx := context.Background()
-	owner := fmt.Sprintf("%s/%s/staging", s.app.Namespace, s.app.Name)
 	for _, obj := range []client.Object{&appsv1.Deployment{}, &corev1.Service{}, &corev1.ConfigMap{}} {
 		name := "web"
 		if _, ok := obj.(*corev1.ConfigMap); ok {
 			name = "greeting"
 		}
-		g.Expect(s.f.admin.Get(ctx, client.ObjectKey{Namespace: s.target, Name: name}, obj)).To(Succeed(), "%T %s", obj, name)
+		g.Expect(f.admin.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, obj)).To(Succeed(), "%T %s", obj, name)
 		g.Expect(obj.GetLabels()).To(HaveKeyWithValue(landfallv1.LabelManaged, "true"))
 		g.Expect(obj.GetAnnotations()).To(HaveKeyWithValue(landfallv1.AnnotationOwner, owner))
 	}
+}
+
+// get reads the Application afresh.
+func (s *shopApp) get(g Gomega) *landfallv1.Application {
+	app := &landfallv1.Application{}
+	g.Expect(s.f.admin.Get(context.Background(), s.app, app)).To(Succeed())
+	return app
+}
+
+// envStatus returns the status of the Application's one environment, "staging".
+func (s *shopApp) envStatus(g Gomega, app *landfallv1.Application) landfallv1.EnvironmentStatus {
+	for _, st := range app.Status.Environments {
+		if st.Name == "staging" {
+			return st
+		}
+	}
+	g.Expect(app.Status.Environments).To(ContainElement(HaveField("Name", "staging")))
+	return landfallv1.EnvironmentStatus{}
+}
+
+// setHealthTimeout gives the Application a rollout policy with this health timeout, and
+// waits until the controller has acted on it.
+func (s *shopApp) setHealthTimeout(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	g := NewWithT(t)
+	app := s.get(g)
+	patch := client.MergeFrom(app.DeepCopy())
+	app.Spec.Rollout = &landfallv1.RolloutSpec{HealthTimeout: &metav1.Duration{Duration: timeout}}
+	g.Expect(s.f.admin.Patch(context.Background(), app, patch)).To(Succeed())
+	g.Eventually(func(g Gomega) int64 { return s.get(g).Status.ObservedGeneration }).
+		WithTimeout(30 * time.Second).Should(BeNumerically(">=", app.Generation))
+}
+
+// pullRequestHook posts a GitHub pull_request event for pull request n to the controller,
+// signed with the Repository's webhook token, and expects it accepted: the controller read
+// the Repository and its webhook Secret.
+func (s *shopApp) pullRequestHook(t *testing.T, ctl *controller, action string, n int) {
+	t.Helper()
+	g := NewWithT(t)
+	body := fmt.Appendf(nil, `{"action":%q,"number":%d,"pull_request":{"number":%d}}`, action, n, n)
+	mac := hmac.New(sha256.New, []byte(hookToken))
+	mac.Write(body)
+	url := fmt.Sprintf("http://%s/hooks/%s/%s", ctl.webhook, s.repo.Namespace, s.repo.Name)
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	g.Expect(err).NotTo(HaveOccurred())
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "pull_request")
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	g.Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = resp.Body.Close() }()
+	answer, _ := io.ReadAll(resp.Body)
+	g.Expect(resp.StatusCode).To(Equal(http.StatusOK), "the webhook answered %s", answer)
 }
