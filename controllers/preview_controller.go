@@ -47,7 +47,9 @@ type PreviewReconciler struct {
 // advertises.
 func (r *PreviewReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	p := &landfallv1.Preview{}
-	if err := r.Get(ctx, req.NamespacedName, p); err != nil {
+	// Read past the cache: the pull requests between polls come from the last status, and
+	// a status older than the one just written would delete the previews just created.
+	if err := r.Reader.Get(ctx, req.NamespacedName, p); err != nil {
 		if apierrors.IsNotFound(err) {
 			forgetObject("Preview", req.Namespace, req.Name)
 			forgetPreview(req.Namespace, req.Name)
