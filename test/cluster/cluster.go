@@ -75,10 +75,11 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 			return nil, err
 		}
 	}
-	c = &Cluster{Name: opts.Name, Dir: opts.Dir, opts: opts, Kubeconfig: filepath.Join(opts.Dir, "kubeconfig")}
+	started := &Cluster{Name: opts.Name, Dir: opts.Dir, opts: opts, Kubeconfig: filepath.Join(opts.Dir, "kubeconfig")}
+	c = started
 	defer func() {
 		if err != nil {
-			c.Stop()
+			started.Stop() // c is nil here: the error returns dropped it
 		}
 	}()
 	if err := os.MkdirAll(filepath.Join(c.Dir, "logs"), 0o755); err != nil {
