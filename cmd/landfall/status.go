@@ -55,9 +55,9 @@ func printStatus(w io.Writer, apps []landfallv1.Application) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAMESPACE\tAPPLICATION\tENVIRONMENT\tREVISION\tSYNC\tHEALTH\tREADY\tMESSAGE")
 	for _, a := range apps {
-		ready := "Unknown"
+		ready, readyMsg := "Unknown", ""
 		if c := apimeta.FindStatusCondition(a.Status.Conditions, landfallv1.ConditionReady); c != nil {
-			ready = string(c.Status)
+			ready, readyMsg = string(c.Status), c.Message
 		}
 		for _, env := range a.Spec.Environments {
 			st := landfallv1.EnvironmentStatus{Sync: landfallv1.SyncUnknown, Health: landfallv1.HealthUnknown}
@@ -66,8 +66,14 @@ func printStatus(w io.Writer, apps []landfallv1.Application) error {
 					st = s
 				}
 			}
+			// An environment not reached yet has no message of its own: the Application's
+			// Ready message says why (a Repository without a revision, an earlier environment).
+			msg := st.Message
+			if msg == "" {
+				msg = readyMsg
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Namespace, a.Name, env.Name,
-				shortRevision(st.Revision), st.Sync, st.Health, ready, oneLine(st.Message, 80))
+				shortRevision(st.Revision), st.Sync, st.Health, ready, oneLine(msg, 80))
 		}
 	}
 	return tw.Flush()
