@@ -50,9 +50,10 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint, including the one-way import rules 
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: verify
-verify: generate manifests ## Fail when generated files are stale or code is unformatted.
+verify: generate manifests ## Fail when generated files are stale, code is unformatted or a doc link is broken.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@git diff --exit-code -- api/v1alpha1/zz_generated.deepcopy.go charts/landfall/crds || { echo "generated files are stale: run make generate manifests and commit"; exit 1; }
+	go test -count=1 ./docs/
 
 ##@ Test
 

@@ -189,10 +189,10 @@ func TestKustomizeResourceOutsideItsFolder(t *testing.T) {
 	// A file (not a base) above the kustomization's own folder is refused by krusty's
 	// root-only load restriction, even inside the checkout.
 	root, _ := checkoutCopy(t)
-	write(t, filepath.Join(root, "apps/a/kustomization.yaml"), "resources:\n- ../shared.yaml\n")
-	write(t, filepath.Join(root, "apps/shared.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n")
+	write(t, filepath.Join(root, "apps/a/kustomization.yaml"), "resources:\n- ../sibling.yaml\n")
+	write(t, filepath.Join(root, "apps/sibling.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n")
 	_, err := New().Render(context.Background(), Input{Root: root, Path: "apps/a", Namespace: "shop"})
-	if err == nil || !strings.Contains(err.Error(), "shared.yaml") {
+	if err == nil || !strings.Contains(err.Error(), "sibling.yaml") {
 		t.Fatalf("err = %v, want a refusal naming shared.yaml", err)
 	}
 }

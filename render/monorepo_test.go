@@ -25,8 +25,8 @@ func writeFiles(tb testing.TB, root string, files map[string]string) {
 func monorepo(tb testing.TB, root string, n int) {
 	tb.Helper()
 	files := map[string]string{
-		"shared/base/kustomization.yaml": "resources:\n- deployment.yaml\n",
-		"shared/base/deployment.yaml": `apiVersion: apps/v1
+		"platform/base/kustomization.yaml": "resources:\n- deployment.yaml\n",
+		"platform/base/deployment.yaml": `apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: app
@@ -45,7 +45,7 @@ spec:
 	for i := range n {
 		dir := appDir(i)
 		files[dir+"/kustomization.yaml"] = fmt.Sprintf(`resources:
-- ../../shared/base
+- ../../platform/base
 namePrefix: app-%03d-
 configMapGenerator:
 - name: config
@@ -102,7 +102,7 @@ func TestMonorepoCommitRerendersOnlyTouchedApps(t *testing.T) {
 	}
 
 	// Touching the shared base changes every app.
-	writeFiles(t, commit2, map[string]string{"shared/base/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n"})
+	writeFiles(t, commit2, map[string]string{"platform/base/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n"})
 	before = e.Stats()
 	renderAll(t, e, commit2, "c3", n)
 	if got := e.Stats().Renders - before.Renders; got != n {
