@@ -110,20 +110,26 @@ func (c *Client) fetch(ctx context.Context, req request, name plumbing.Reference
 	treeBudget, gitBudget := c.budgets()
 	// A small object cache keeps memory flat however large the repository is: blobs
 	// stream from the pack on disk to the worktree.
-	storage := filesystem.NewStorage(&limitFS{osfs.New(gitDir, osfs.WithBoundOS()), gitBudget},
-		cache.NewObjectLRU(8*cache.MiByte))
+	// Objects over a MiB stream from the pack to the worktree instead of being read whole.
+	bounds := c.bounds(req)
+	storage := &boundedStorage{
+		Storage: filesystem.NewStorageWithOptions(&limitFS{osfs.New(gitDir, osfs.WithBoundOS()), gitBudget},
+			cache.NewObjectLRU(8*cache.MiByte), filesystem.Options{LargeObjectThreshold: 1 << 20}),
+		lim: packLimits{maxObjectBytes: c.opts.MaxObjectBytes, maxObjects: uint32(min(20*c.opts.MaxFiles, 1<<31)),
+			started: func() { bounds.packStarted.Store(true) }},
+	}
 	repo, err := git.Init(storage, &limitFS{osfs.New(tree, osfs.WithBoundOS()), treeBudget})
 	if err != nil {
 		return "", fmt.Errorf("initialising fetch: %w", err)
 	}
-	commit, err := c.fetchCommit(ctx, repo, req, name, rev)
+	commit, err := c.fetchCommit(withBounds(ctx, bounds), repo, req, name, rev)
 	if err == nil {
 		err = checkoutCommit(repo, commit)
 	}
 	if err == nil {
 		err = os.Remove(filepath.Join(tree, ".git")) // go-git's gitdir pointer
 	}
-	if lim := errors.Join(treeBudget.exceeded(), gitBudget.exceeded()); lim != nil {
+	if lim := errors.Join(bounds.exceeded(), treeBudget.exceeded(), gitBudget.exceeded()); lim != nil {
 		err = lim // The limit is the cause, whatever go-git made of the failed write.
 	}
 	if err == nil {
@@ -166,7 +172,7 @@ func (c *Client) fetchCommit(ctx context.Context, repo *git.Repository, req requ
 	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{req.ep.url}}); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	opts := &git.FetchOptions{RemoteName: "origin", Auth: req.method, CABundle: req.ca, Tags: git.NoTags, Depth: 1}
+	opts := &git.FetchOptions{RemoteName: "origin", Auth: req.method, Tags: git.NoTags, Depth: 1}
 	if name != "" {
 		opts.RefSpecs = []config.RefSpec{config.RefSpec("+" + name + ":" + name)}
 		if err := fetchErr(repo.FetchContext(ctx, opts)); err != nil {

@@ -20,6 +20,7 @@ const (
 	DefaultMaxCacheEntries       = 256
 	DefaultMaxRepoBytes    int64 = 256 << 20
 	DefaultMaxFiles              = 50_000
+	DefaultMaxObjectBytes  int64 = 64 << 20
 	DefaultTimeout               = time.Minute
 )
 
@@ -34,6 +35,9 @@ type Options struct {
 	MaxRepoBytes int64
 	// MaxFiles bounds one checkout's files and symlinks.
 	MaxFiles int
+	// MaxObjectBytes bounds one Git object (a file, a tree) in a fetched pack, checked
+	// from the object's header before it is inflated.
+	MaxObjectBytes int64
 	// AllowHTTP permits plain http:// URLs.
 	AllowHTTP bool
 	// Timeout bounds each remote operation (remote check, fetch), within the caller's
@@ -67,13 +71,14 @@ func New(opts Options) (*Client, error) {
 		return nil, errors.New("source: Options.CacheDir is required")
 	}
 	if opts.MaxCacheBytes < 0 || opts.MaxCacheEntries < 0 || opts.MaxRepoBytes < 0 ||
-		opts.MaxFiles < 0 || opts.Timeout < 0 {
+		opts.MaxFiles < 0 || opts.MaxObjectBytes < 0 || opts.Timeout < 0 {
 		return nil, errors.New("source: limits and timeout must not be negative")
 	}
 	opts.MaxCacheBytes = or(opts.MaxCacheBytes, DefaultMaxCacheBytes)
 	opts.MaxCacheEntries = or(opts.MaxCacheEntries, DefaultMaxCacheEntries)
 	opts.MaxRepoBytes = or(opts.MaxRepoBytes, DefaultMaxRepoBytes)
 	opts.MaxFiles = or(opts.MaxFiles, DefaultMaxFiles)
+	opts.MaxObjectBytes = or(opts.MaxObjectBytes, DefaultMaxObjectBytes)
 	opts.Timeout = or(opts.Timeout, DefaultTimeout)
 	cache, err := openCache(opts.CacheDir, opts.MaxCacheBytes, opts.MaxCacheEntries)
 	if err != nil {
@@ -161,15 +166,24 @@ func (c *Client) prepare(rawURL string, ref Ref, auth Auth) (request, error) {
 	return request{ep: ep, ref: ref, method: method, ca: auth.CAData}, nil
 }
 
+// bounds are the limits of one remote operation's HTTP answers.
+func (c *Client) bounds(req request) *remoteBounds {
+	return &remoteBounds{ca: req.ca, maxAnswer: 2*c.opts.MaxRepoBytes + MaxPrePackBytes}
+}
+
 // list reads the remote's advertised refs, peeled tags included.
 func (c *Client) list(ctx context.Context, req request) (refMap, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	c.remoteChecks.Add(1)
+	bounds := c.bounds(req)
 	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{req.ep.url}})
-	refs, err := remote.ListContext(ctx, &git.ListOptions{
-		Auth: req.method, CABundle: req.ca, PeelingOption: git.AppendPeeled,
+	refs, err := remote.ListContext(withBounds(ctx, bounds), &git.ListOptions{
+		Auth: req.method, PeelingOption: git.AppendPeeled,
 	})
+	if lim := bounds.exceeded(); lim != nil {
+		err = lim
+	}
 	if err != nil {
 		return nil, classify("listing refs of", req.ep.redacted, err)
 	}

@@ -29,6 +29,9 @@ var (
 	ErrTooLarge = errors.New("repository too large")
 	// ErrTooManyFiles means the checkout exceeds the file-count limit.
 	ErrTooManyFiles = errors.New("repository has too many files")
+	// ErrLimit means the Git server's answer exceeds a bound of what a fetch reads (ref
+	// advertisement, lines before the pack, the answer's size, the pack's object count).
+	ErrLimit = errors.New("limit exceeded")
 	// ErrUnsafeCheckout means the checkout has a symlink that leaves it or points into .git.
 	ErrUnsafeCheckout = errors.New("unsafe checkout")
 )
@@ -40,7 +43,7 @@ func classify(op, redacted string, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case isAny(err, ErrTooLarge, ErrTooManyFiles, ErrUnsafeCheckout, ErrRefNotFound,
+	case isAny(err, ErrTooLarge, ErrTooManyFiles, ErrLimit, ErrUnsafeCheckout, ErrRefNotFound,
 		ErrInvalidURL, ErrInvalidAuth, ErrInvalidRef):
 		return fmt.Errorf("%s %s: %w", op, redacted, err)
 	case errors.Is(err, transport.ErrAuthenticationRequired),
