@@ -98,10 +98,10 @@ func checkInput(in *Input) (string, error) {
 	if in.Root == "" {
 		return "", fmt.Errorf("%w: no checkout root", ErrInput)
 	}
-	if in.Namespace == "" {
+	if in.Namespace == "" && !in.Unscoped {
 		return "", fmt.Errorf("%w: no target namespace", ErrInput)
 	}
-	if errs := validation.IsDNS1123Label(in.Namespace); len(errs) > 0 {
+	if errs := validation.IsDNS1123Label(in.Namespace); in.Namespace != "" && len(errs) > 0 {
 		return "", fmt.Errorf("%w: target namespace %q: %s", ErrInput, in.Namespace, errs[0])
 	}
 	p, err := confine.Clean(in.Path)
@@ -147,7 +147,7 @@ func (e *Engine) renderRaw(fsys *confine.FS, appPath string, in Input) (*rawRend
 	case KindHelm:
 		var out *helm.Output
 		out, err = helm.Render(fsys, appPath, helm.Options{
-			ReleaseName: in.ReleaseName, Namespace: in.Namespace,
+			ReleaseName: in.ReleaseName, Namespace: releaseNamespace(in.Namespace),
 			ValuesFiles: in.ValuesFiles, Values: in.Values,
 			KubeVersion: in.KubeVersion, APIVersions: in.APIVersions,
 		}, lim)
@@ -192,7 +192,8 @@ func finish(r *rawRender, in Input, cached bool) (*Result, error) {
 	for i, o := range r.objects {
 		objs[i] = o.DeepCopy()
 	}
-	if err := settleNamespaces(objs, in); err != nil {
+	warnings, err := settleNamespaces(objs, in)
+	if err != nil {
 		return nil, err
 	}
 	sortObjects(objs)
@@ -206,5 +207,15 @@ func finish(r *rawRender, in Input, cached bool) (*Result, error) {
 	return &Result{
 		Objects: objs, Kind: r.kind, Files: r.deps.Files(),
 		SkippedHooks: append([]string(nil), r.skippedHooks...), Digest: d, Cached: cached,
+		Warnings: warnings,
 	}, nil
+}
+
+// releaseNamespace is Helm's .Release.Namespace: helm template says "default" when it is
+// given none.
+func releaseNamespace(ns string) string {
+	if ns == "" {
+		return "default"
+	}
+	return ns
 }

@@ -85,7 +85,7 @@ func decodeCLI(t *testing.T, out []byte, in Input) []*unstructured.Unstructured 
 		t.Fatal(err)
 	}
 	objs := dec.Objects()
-	if err := settleNamespaces(objs, in); err != nil {
+	if _, err := settleNamespaces(objs, in); err != nil {
 		t.Fatal(err)
 	}
 	sortObjects(objs)

@@ -16,7 +16,7 @@ type Renderer interface {
 type Input struct {
 	Root        string         // checkout root; nothing outside it is read
 	Path        string         // app path relative to Root (the environment's overlay path when it has one)
-	Namespace   string         // target namespace of the environment; required
+	Namespace   string         // target namespace of the environment; required unless Unscoped
 	ReleaseName string         // Helm release name; empty means the base name of Path
 	ValuesFiles []string       // Helm values files, relative to the chart folder, applied in order
 	Values      map[string]any // Helm inline values (JSON-compatible), merged like one more values file
@@ -25,6 +25,10 @@ type Input struct {
 	APIVersions []string       // destination API versions, for Helm's .Capabilities.APIVersions
 	Policy      Policy         // what the environment may deploy
 	Scope       ScopeFunc      // optional: the destination's knowledge of which kinds are namespaced
+	// Unscoped renders as kustomize build and helm template do, for a look at a folder
+	// outside any environment: objects keep the namespace they name (none, when they name
+	// none) and what Policy would refuse comes back as Result.Warnings instead of an error.
+	Unscoped bool
 }
 
 // Policy says where an environment may deploy; the zero value allows only its own namespace.
@@ -54,6 +58,7 @@ type Result struct {
 	SkippedHooks []string // Helm hooks left out ("Job/migrate (pre-upgrade) from chart/templates/job.yaml")
 	Digest       string   // "sha256:…" of the objects, to tell renders apart cheaply
 	Cached       bool     // answered from the cache, without running Kustomize or Helm
+	Warnings     []string // Unscoped only: what an environment would refuse
 }
 
 // Limits bound one render. Zero fields take the defaults of DefaultLimits.

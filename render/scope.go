@@ -3,6 +3,7 @@ package render
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -82,32 +83,50 @@ func (s scoper) namespaced(gvk schema.GroupVersionKind) bool {
 }
 
 // settleNamespaces defaults and checks the namespace of every object (see the package doc).
-func settleNamespaces(objs []*unstructured.Unstructured, in Input) error {
+// Unscoped, it defaults nothing and returns what it would refuse as warnings.
+func settleNamespaces(objs []*unstructured.Unstructured, in Input) ([]string, error) {
 	s := newScoper(objs, in.Scope)
 	allowed := func(ns string) bool {
 		return ns == in.Namespace || slices.Contains(in.Policy.AllowedNamespaces, ns) ||
 			slices.Contains(in.Policy.AllowedNamespaces, "*")
 	}
 	var errs []error
+	named := map[string]bool{} // Unscoped without a target: the namespaces objects name
 	for _, o := range objs {
 		gvk := o.GroupVersionKind()
 		if !s.namespaced(gvk) {
 			o.SetNamespace("")
-			ownNamespace := gvk.GroupKind() == schema.GroupKind{Kind: "Namespace"} && allowed(o.GetName())
+			// Without a target, a Namespace is the one some environment would deploy to.
+			ownNamespace := gvk.GroupKind() == schema.GroupKind{Kind: "Namespace"} &&
+				(allowed(o.GetName()) || in.Unscoped && in.Namespace == "")
 			if !in.Policy.AllowClusterScoped && !ownNamespace {
 				errs = append(errs, fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), ErrClusterScopedNotAllowed))
 			}
 			continue
 		}
 		switch ns := o.GetNamespace(); {
-		case ns == "":
+		case ns == "" && !in.Unscoped:
 			o.SetNamespace(in.Namespace)
+		case ns == "":
+		case in.Unscoped && in.Namespace == "":
+			named[ns] = true
 		case !allowed(ns):
 			errs = append(errs, fmt.Errorf("%s %s/%s: the environment deploys to %q: %w",
 				o.GetKind(), ns, o.GetName(), in.Namespace, ErrNamespaceNotAllowed))
 		}
 	}
-	return joinCapped(errs, 10)
+	if !in.Unscoped {
+		return nil, joinCapped(errs, 10)
+	}
+	warnings := make([]string, 0, len(errs)+1)
+	for _, err := range errs {
+		warnings = append(warnings, err.Error())
+	}
+	if len(named) > 1 {
+		warnings = append(warnings, fmt.Sprintf("objects name %d namespaces %v: an environment deploys to one and refuses the others: %v",
+			len(named), slices.Sorted(maps.Keys(named)), ErrNamespaceNotAllowed))
+	}
+	return warnings, nil
 }
 
 // joinCapped joins at most n errors and says how many more there were.

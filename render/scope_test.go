@@ -67,7 +67,7 @@ func TestSettleNamespaces(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			objs := append([]*unstructured.Unstructured{c.obj}, c.extra...)
-			err := settleNamespaces(objs, Input{Namespace: "shop", Policy: c.policy, Scope: c.scope})
+			_, err := settleNamespaces(objs, Input{Namespace: "shop", Policy: c.policy, Scope: c.scope})
 			if !errors.Is(err, c.wantErr) || (c.wantErr == nil) != (err == nil) {
 				t.Fatalf("err = %v, want %v", err, c.wantErr)
 			}
@@ -89,7 +89,7 @@ func TestSettleNamespacesCapsTheErrorList(t *testing.T) {
 	for i := range 15 {
 		objs = append(objs, obj("v1", "ConfigMap", "other", string(rune('a'+i))))
 	}
-	err := settleNamespaces(objs, Input{Namespace: "shop"})
+	_, err := settleNamespaces(objs, Input{Namespace: "shop"})
 	if err == nil || !strings.Contains(err.Error(), "and 5 more") || strings.Count(err.Error(), "\n") != 10 {
 		t.Errorf("err = %v, want 10 errors and a count of the rest", err)
 	}
@@ -119,5 +119,30 @@ func TestSortAndDuplicates(t *testing.T) {
 	sortObjects(dup)
 	if err := checkDuplicates(dup); !errors.Is(err, ErrDuplicate) || !strings.Contains(err.Error(), "Deployment.apps shop/a") {
 		t.Errorf("err = %v, want a duplicate naming Deployment.apps shop/a", err)
+	}
+}
+
+// Unscoped is kustomize build: nothing is defaulted or refused, and what an environment would
+// refuse is only reported.
+func TestSettleNamespacesUnscoped(t *testing.T) {
+	bare := obj("v1", "ConfigMap", "", "bare")
+	dev := obj("v1", "ConfigMap", "dev", "settings")
+	objs := []*unstructured.Unstructured{bare, dev, obj("v1", "Namespace", "", "dev"),
+		obj("rbac.authorization.k8s.io/v1", "ClusterRole", "", "admin")}
+	warnings, err := settleNamespaces(objs, Input{Unscoped: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bare.GetNamespace() != "" || dev.GetNamespace() != "dev" {
+		t.Errorf("namespaces = %q, %q; want them as rendered", bare.GetNamespace(), dev.GetNamespace())
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "ClusterRole admin: cluster-scoped") {
+		t.Errorf("warnings = %q, want only the ClusterRole", warnings)
+	}
+
+	objs = append(objs, obj("v1", "ConfigMap", "prod", "settings"))
+	warnings, _ = settleNamespaces(objs, Input{Unscoped: true, Policy: Policy{AllowClusterScoped: true}})
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "2 namespaces [dev prod]") {
+		t.Errorf("warnings = %q, want the two namespaces named", warnings)
 	}
 }

@@ -7,7 +7,7 @@ import (
 // Application deploys a path of a Repository to an ordered list of environments.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:shortName=app;apps,categories=landfall
+// +kubebuilder:resource:shortName=lfapp;lfapps,categories=landfall
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Revision",type=string,JSONPath=`.status.revision`
 // +kubebuilder:printcolumn:name="Sync",type=string,JSONPath=`.status.sync`

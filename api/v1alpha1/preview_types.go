@@ -132,7 +132,7 @@ type PreviewStatus struct {
 // Preview deploys every open pull request of a Repository into its own namespace.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:categories=landfall
+// +kubebuilder:resource:shortName=lfpreview;lfpreviews,categories=landfall
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Running",type=integer,JSONPath=`.status.running`
 // +kubebuilder:printcolumn:name="Waiting",type=integer,JSONPath=`.status.waiting`

@@ -102,7 +102,7 @@ type RepositoryStatus struct {
 // every Application that uses it.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:shortName=repo;repos,categories=landfall
+// +kubebuilder:resource:shortName=lfrepo;lfrepos,categories=landfall
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Revision",type=string,JSONPath=`.status.revision`
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.spec.url`,priority=1

@@ -93,6 +93,7 @@ func TestCLIAgainstController(t *testing.T) {
 	g.Expect(c.Update(ctx, sec)).To(Succeed())
 	out, err = run("diff", "shop", "--env", "staging", "--exit-code")
 	g.Expect(err).To(MatchError(errDiffering))
+	g.Expect(exitCode(err)).To(Equal(exitFindings), "differences exit 1, as git diff --exit-code")
 	g.Expect(out).To(ContainSubstring("-  mode: green"))
 	g.Expect(out).To(ContainSubstring("+  mode: blue"))
 	g.Expect(out).To(ContainSubstring("=== staging Secret/shop-staging/creds (Configured)"))
@@ -106,6 +107,12 @@ func TestCLIAgainstController(t *testing.T) {
 	app := &landfallv1.Application{}
 	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "shop"}, app)).To(Succeed())
 	g.Expect(app.Spec.Suspend).To(BeTrue())
+
+	out, err = run("resume", "shop")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(Equal("default/shop resumed\n"))
+	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "shop"}, app)).To(Succeed())
+	g.Expect(app.Spec.Suspend).To(BeFalse())
 }
 
 func createApp(g *WithT, c client.Client, srv *gitserver.Server) {

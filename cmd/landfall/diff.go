@@ -60,7 +60,7 @@ func newDiffCmd() *cobra.Command {
 	return cmd
 }
 
-var errDiffering = fmt.Errorf("live objects differ from Git")
+var errDiffering = finding("live objects differ from Git")
 
 func isTerminal(f *os.File) bool {
 	st, err := f.Stat()

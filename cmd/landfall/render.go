@@ -25,13 +25,25 @@ func newRenderCmd() *cobra.Command {
 		Long: `Render prints the YAML stream Landfall would apply for PATH: a Kustomize folder, a Helm
 chart or plain manifests, detected from its files. Nothing outside the checkout (the Git
 top-level holding PATH, or else the current directory) is read, and nothing is fetched.
-Helm hooks are left out and listed on stderr.`,
+Helm hooks are left out and listed on stderr.
+
+Without --namespace, PATH renders as kustomize build or helm template would: objects keep the
+namespace they name, and what an environment would refuse is only a warning on stderr. With
+--namespace, the command checks as the controller does for an environment deploying there.`,
+		Example: `  # An overlay that sets its own namespace, as kustomize build prints it
+  landfall render deploy/overlays/dev
+
+  # Exactly what an environment deploying to shop-staging would apply
+  landfall render apps/shop/overlays/staging --namespace shop-staging
+
+  # A Helm chart with values
+  landfall render charts/payments --name payments -f values-staging.yaml --set replicaCount=3`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runRender(cmd, args[0], o) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.name, "name", "", "Helm release name (default: the folder name)")
-	f.StringVarP(&o.namespace, "namespace", "n", "default", "target namespace")
+	f.StringVarP(&o.namespace, "namespace", "n", "", "target namespace: default and check namespaces as an environment deploying there would")
 	f.StringArrayVarP(&o.values, "values", "f", nil, "Helm values file (repeatable)")
 	f.StringArrayVar(&o.set, "set", nil, "Helm value as key=value (repeatable)")
 	f.StringVar(&o.kubeVersion, "kube-version", "", "Kubernetes version for Helm's .Capabilities")
@@ -72,13 +84,17 @@ func runRender(cmd *cobra.Command, path string, o renderOptions) error {
 	res, err := render.New(render.WithCacheSize(0)).Render(cmd.Context(), render.Input{
 		Root: root, Path: rel, Namespace: o.namespace, ReleaseName: o.name,
 		ValuesFiles: files, Values: values, KubeVersion: o.kubeVersion, APIVersions: o.apiVersions,
-		Policy: render.Policy{AllowClusterScoped: o.allowClusterScoped, AllowedNamespaces: o.allowNamespaces},
+		Policy:   render.Policy{AllowClusterScoped: o.allowClusterScoped, AllowedNamespaces: o.allowNamespaces},
+		Unscoped: o.namespace == "",
 	})
 	if err != nil {
 		return err
 	}
 	for _, h := range res.SkippedHooks {
 		fmt.Fprintf(cmd.ErrOrStderr(), "skipped Helm hook %s\n", h)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s (an environment refuses this)\n", w)
 	}
 	return render.WriteYAML(cmd.OutOrStdout(), res.Objects)
 }

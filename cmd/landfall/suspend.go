@@ -33,7 +33,7 @@ func suspendCmd(verb string, suspend bool) *cobra.Command {
 			if err := c.Patch(cmd.Context(), app, client.RawPatch(types.MergePatchType, suspendPatch(app, suspend))); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s %sed\n", ns, args[0], verb)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s %s\n", ns, args[0], map[bool]string{true: "suspended", false: "resumed"}[suspend])
 			return nil
 		},
 	}
