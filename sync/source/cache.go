@@ -2,11 +2,13 @@ package source
 
 import (
 	"container/list"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -32,10 +34,18 @@ type cacheEntry struct {
 	size   int64
 	leases int
 	elem   *list.Element
+
+	// verifyMu serialises verification; verified and digest say what it proved in this
+	// process (see integrity.go).
+	verifyMu sync.Mutex
+	verified bool
+	digest   [32]byte
 }
 
 // openCache prepares root: leftovers of interrupted fetches are removed and complete
-// checkouts from an earlier run are indexed, oldest first, so they can be reused.
+// checkouts from an earlier run are indexed, oldest first, so they can be reused. They are
+// indexed unverified: whatever happened to the disk meanwhile, the first lease proves each
+// one against its commit before anyone reads it.
 func openCache(root string, maxBytes int64, maxEntries int) (*diskCache, error) {
 	c := &diskCache{root: root, maxBytes: maxBytes, maxEntries: maxEntries,
 		entries: map[string]*cacheEntry{}, lru: list.New()}
@@ -57,6 +67,12 @@ func openCache(root string, maxBytes int64, maxEntries int) (*diskCache, error) 
 	var olds []old
 	for _, dir := range found {
 		rel, _ := filepath.Rel(root, dir)
+		if commit, ok := strings.CutSuffix(filepath.Base(dir), objectsSuffix); ok && fullSHA1.MatchString(commit) {
+			if _, err := os.Lstat(filepath.Join(filepath.Dir(dir), commit)); errors.Is(err, fs.ErrNotExist) {
+				_ = os.Remove(dir) // the objects of an evicted checkout
+			}
+			continue
+		}
 		fi, err := os.Stat(dir)
 		if err != nil || !fi.IsDir() || !fullSHA1.MatchString(filepath.Base(dir)) {
 			continue
@@ -93,10 +109,11 @@ func (c *diskCache) acquire(key string) (*cacheEntry, bool) {
 	return e, true
 }
 
-// add moves a verified checkout from tmp into the cache, without a lease: callers acquire
-// it. Eviction runs only on release, so it stays until someone acquires it or a later
-// release finds the cache over its bounds.
-func (c *diskCache) add(key, tmp string, size int64) error {
+// add moves a checkout from tmp, and the Git objects that prove it (objects), into the
+// cache, without a lease: callers acquire it, which verifies it. Eviction runs only on
+// release, so it stays until someone acquires it or a later release finds the cache over
+// its bounds.
+func (c *diskCache) add(key, tmp, objects string, size int64) error {
 	// The lock covers the rename, so two fetches that produced the same commit (a ref
 	// moved during one of them) cannot both claim the directory.
 	c.mu.Lock()
@@ -109,8 +126,11 @@ func (c *diskCache) add(key, tmp string, size int64) error {
 		return fmt.Errorf("creating cache directory: %w", err)
 	}
 	// A leftover of a failed removal would make the rename fail.
-	if err := os.RemoveAll(dst); err != nil {
+	if err := errors.Join(os.RemoveAll(dst), os.RemoveAll(dst+objectsSuffix)); err != nil {
 		return fmt.Errorf("clearing %s: %w", dst, err)
+	}
+	if err := os.Rename(objects, dst+objectsSuffix); err != nil {
+		return fmt.Errorf("moving Git objects into the cache: %w", err)
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		return fmt.Errorf("moving checkout into the cache: %w", err)
@@ -149,21 +169,41 @@ func (c *diskCache) evictLocked() []string {
 		e := el.Value.(*cacheEntry)
 		prev := el.Prev()
 		if e.leases == 0 {
-			c.lru.Remove(el)
-			delete(c.entries, e.key)
-			c.total -= e.size
-			// Renaming under the lock frees the path at once, so a new fetch of the
-			// same commit cannot race with the slow removal.
-			trash, err := os.MkdirTemp(c.tmpDir(), "evicted-")
-			if err == nil && os.Rename(e.dir, filepath.Join(trash, "x")) == nil {
-				victims = append(victims, trash)
-			} else {
-				victims = append(victims, e.dir)
-			}
+			victims = append(victims, c.dropLocked(e)...)
 		}
 		el = prev
 	}
 	return victims
+}
+
+// discard drops an entry that failed verification, leased or not, so it is never served
+// again, and removes its files. Leaseholders lose the directory: what they read from it
+// was not the commit either.
+func (c *diskCache) discard(e *cacheEntry) {
+	c.mu.Lock()
+	var victims []string
+	if c.entries[e.key] == e {
+		victims = c.dropLocked(e)
+	}
+	c.mu.Unlock()
+	for _, dir := range victims {
+		_ = os.RemoveAll(dir)
+	}
+}
+
+// dropLocked removes e from the index and returns the paths to remove outside the lock.
+func (c *diskCache) dropLocked(e *cacheEntry) []string {
+	c.lru.Remove(e.elem)
+	delete(c.entries, e.key)
+	c.total -= e.size
+	// Renaming under the lock frees the path at once, so a new fetch of the same commit
+	// cannot race with the slow removal.
+	trash, err := os.MkdirTemp(c.tmpDir(), "evicted-")
+	if err == nil && os.Rename(e.dir, filepath.Join(trash, "x")) == nil {
+		_ = os.Rename(e.dir+objectsSuffix, filepath.Join(trash, "x"+objectsSuffix))
+		return []string{trash}
+	}
+	return []string{e.dir, e.dir + objectsSuffix}
 }
 
 func (c *diskCache) over() bool {

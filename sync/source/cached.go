@@ -9,7 +9,9 @@ import (
 // Consumers of a revision that a Repository reconcile has just fetched (and so
 // authenticated) use it to read the files without asking the Git server again; ok is
 // false when the commit is not cached (never fetched, or evicted), and the caller falls
-// back to Checkout. The caller must Close the result.
+// back to Checkout. A cached checkout that fails verification is discarded: the error
+// wraps ErrCheckoutMismatch, and Checkout fetches it again. The caller must Close the
+// result.
 func (c *Client) Cached(url string, rev Revision) (co *Checkout, ok bool, err error) {
 	ep, err := parseURL(url, c.opts.AllowHTTP)
 	if err != nil {
@@ -18,7 +20,10 @@ func (c *Client) Cached(url string, rev Revision) (co *Checkout, ok bool, err er
 	if !fullSHA1.MatchString(rev.Commit) {
 		return nil, false, fmt.Errorf("%w: commit %q is not a full SHA-1", ErrInvalidRef, rev.Commit)
 	}
-	e, ok := c.cache.acquire(ep.cacheKey() + "/" + rev.Commit)
+	e, ok, err := c.acquireVerified(ep.cacheKey() + "/" + rev.Commit)
+	if err != nil {
+		return nil, false, fmt.Errorf("checkout of %s in %s: %w", rev, ep.redacted, err)
+	}
 	if !ok {
 		return nil, false, nil
 	}

@@ -24,6 +24,9 @@ type Checkout struct {
 	Dir string
 	// Revision is the resolved ref and commit.
 	Revision Revision
+	// Replaced, when set, says why a cached checkout of the commit was discarded and
+	// fetched again: it failed verification (wraps ErrCheckoutMismatch). Callers report it.
+	Replaced error
 
 	once    sync.Once
 	release func()
@@ -55,14 +58,24 @@ func (c *Client) Checkout(ctx context.Context, url string, ref Ref, auth Auth) (
 		return nil, fmt.Errorf("resolving %s in %s: %w", ref, req.ep.redacted, err)
 	}
 	key := req.ep.cacheKey() + "/" + rev.Commit
+	var replaced error
 	// A lost race with eviction between the fetch and the lease is retried; it needs a
 	// cache too small for the checkouts in use.
 	for attempt := 0; attempt < 3; attempt++ {
-		if e, ok := c.cache.acquire(key); ok {
+		e, ok, err := c.acquireVerified(key)
+		switch {
+		case err != nil && attempt > 0:
+			// What was just fetched does not verify: fetching again would not help.
+			return nil, fmt.Errorf("checkout of %s in %s: %w", rev, req.ep.redacted, err)
+		case err != nil:
+			replaced = fmt.Errorf("checkout of %s in %s: %w; fetched again", rev, req.ep.redacted, err)
+		case ok:
 			if attempt == 0 {
 				c.cacheHits.Add(1)
 			}
-			return c.lease(e, rev), nil
+			co := c.lease(e, rev)
+			co.Replaced = replaced
+			return co, nil
 		}
 		// The shared fetch outlives a caller that gives up, so the others still get it;
 		// Options.Timeout bounds it.
@@ -90,8 +103,9 @@ func (c *Client) lease(e *cacheEntry, rev Revision) *Checkout {
 	return &Checkout{Dir: e.dir, Revision: rev, release: func() { c.cache.release(e) }}
 }
 
-// fetch fetches one commit into a temporary directory, checks it out, verifies it and
-// moves it into the cache. It returns the cache key of the commit it got.
+// fetch fetches one commit into a temporary directory, checks it out, checks its symlinks,
+// keeps the commit's Git objects beside it and moves both into the cache, where the first
+// lease proves the checkout against the objects. It returns the cache key of the commit it got.
 func (c *Client) fetch(ctx context.Context, req request, name plumbing.ReferenceName, rev Revision) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
@@ -129,6 +143,9 @@ func (c *Client) fetch(ctx context.Context, req request, name plumbing.Reference
 	if err == nil {
 		err = os.Remove(filepath.Join(tree, ".git")) // go-git's gitdir pointer
 	}
+	if err == nil {
+		err = keepObjects(repo, commit, filepath.Join(work, "objects"))
+	}
 	if lim := errors.Join(bounds.exceeded(), treeBudget.exceeded(), gitBudget.exceeded()); lim != nil {
 		err = lim // The limit is the cause, whatever go-git made of the failed write.
 	}
@@ -139,7 +156,7 @@ func (c *Client) fetch(ctx context.Context, req request, name plumbing.Reference
 		return "", classify("fetching", req.ep.redacted, err)
 	}
 	key := req.ep.cacheKey() + "/" + commit.String()
-	if err := c.cache.add(key, tree, treeBudget.bytes.Load()); err != nil {
+	if err := c.cache.add(key, tree, filepath.Join(work, "objects"), treeBudget.bytes.Load()); err != nil {
 		return "", err
 	}
 	return key, nil

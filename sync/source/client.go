@@ -53,6 +53,9 @@ type Stats struct {
 	Fetches int64
 	// CacheHits counts Checkouts served from the cache without a fetch.
 	CacheHits int64
+	// Verifications counts full verifications of cached checkouts against their commits;
+	// VerifyFailures counts those (and the quick re-checks) that failed and discarded one.
+	Verifications, VerifyFailures int64
 }
 
 // Client fetches and caches Git checkouts. It is safe for concurrent use; use one per
@@ -63,6 +66,7 @@ type Client struct {
 	flight singleflight.Group
 
 	remoteChecks, fetches, cacheHits atomic.Int64
+	verifications, verifyFailures    atomic.Int64
 }
 
 // New makes a Client, cleaning leftovers of interrupted fetches from the cache directory.
@@ -97,7 +101,8 @@ func or[T comparable](v, def T) T {
 
 // Stats returns the operation counters.
 func (c *Client) Stats() Stats {
-	return Stats{RemoteChecks: c.remoteChecks.Load(), Fetches: c.fetches.Load(), CacheHits: c.cacheHits.Load()}
+	return Stats{RemoteChecks: c.remoteChecks.Load(), Fetches: c.fetches.Load(), CacheHits: c.cacheHits.Load(),
+		Verifications: c.verifications.Load(), VerifyFailures: c.verifyFailures.Load()}
 }
 
 // CacheUsage returns the bytes and number of checkouts in the cache.
