@@ -40,8 +40,8 @@ func (co *Checkout) Close() error {
 
 // Checkout resolves ref with a remote check and returns the checkout of its commit,
 // fetching it only when the commit is not cached. Concurrent callers wanting the same
-// commit of the same URL share one fetch, which Options.Timeout bounds and which goes on
-// for the others when one caller's context ends. The caller must Close the result.
+// commit of the same URL share one fetch, which goes on for the others when one caller's
+// context is cancelled and ends at the starting caller's deadline (else Options.Timeout). The caller must Close the result.
 func (c *Client) Checkout(ctx context.Context, url string, ref Ref, auth Auth) (*Checkout, error) {
 	req, err := c.prepare(url, ref, auth)
 	if err != nil {
@@ -78,9 +78,11 @@ func (c *Client) Checkout(ctx context.Context, url string, ref Ref, auth Auth) (
 			return co, nil
 		}
 		// The shared fetch outlives a caller that gives up, so the others still get it;
-		// Options.Timeout bounds it.
+		// the starting caller's deadline, else Options.Timeout, bounds it.
 		ch := c.flight.DoChan(key, func() (any, error) {
-			return c.fetch(context.WithoutCancel(ctx), req, name, rev)
+			fctx, cancel := detach(ctx)
+			defer cancel()
+			return c.fetch(fctx, req, name, rev)
 		})
 		var res singleflight.Result
 		select {
@@ -107,7 +109,7 @@ func (c *Client) lease(e *cacheEntry, rev Revision) *Checkout {
 // keeps the commit's Git objects beside it and moves both into the cache, where the first
 // lease proves the checkout against the objects. It returns the cache key of the commit it got.
 func (c *Client) fetch(ctx context.Context, req request, name plumbing.ReferenceName, rev Revision) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	ctx, cancel := c.bound(ctx)
 	defer cancel()
 	c.fetches.Add(1)
 	work, err := os.MkdirTemp(c.cache.tmpDir(), "fetch-")

@@ -40,8 +40,8 @@ type Options struct {
 	MaxObjectBytes int64
 	// AllowHTTP permits plain http:// URLs.
 	AllowHTTP bool
-	// Timeout bounds each remote operation (remote check, fetch), within the caller's
-	// context.
+	// Timeout bounds each remote operation (remote check, fetch) whose caller's context
+	// has no deadline; a caller's deadline, longer or shorter, bounds it instead.
 	Timeout time.Duration
 }
 
@@ -178,7 +178,7 @@ func (c *Client) bounds(req request) *remoteBounds {
 
 // list reads the remote's advertised refs, peeled tags included.
 func (c *Client) list(ctx context.Context, req request) (refMap, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	ctx, cancel := c.bound(ctx)
 	defer cancel()
 	c.remoteChecks.Add(1)
 	bounds := c.bounds(req)
