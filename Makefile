@@ -30,8 +30,9 @@ build: ## Build bin/landfall.
 	go build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN)/landfall ./cmd/landfall
 
 .PHONY: generate
-generate: $(CONTROLLER_GEN) ## Generate deepcopy code for the API types.
+generate: $(CONTROLLER_GEN) ## Generate deepcopy code for the API types, and the API reference docs/api.md.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
+	go run ./hack/apidocs -dir api/v1alpha1 -out docs/api.md
 
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate the CRDs into charts/landfall/crds.
@@ -52,7 +53,7 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint, including the one-way import rules 
 .PHONY: verify
 verify: generate manifests ## Fail when generated files are stale, code is unformatted or a doc link is broken.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	@git diff --exit-code -- api/v1alpha1/zz_generated.deepcopy.go charts/landfall/crds || { echo "generated files are stale: run make generate manifests and commit"; exit 1; }
+	@git diff --exit-code -- api/v1alpha1/zz_generated.deepcopy.go charts/landfall/crds docs/api.md || { echo "generated files are stale: run make generate manifests and commit"; exit 1; }
 	go test -count=1 ./docs/
 
 ##@ Test
