@@ -66,7 +66,7 @@ func (r Ref) Validate() error {
 		return validName("tag", r.Tag, "refs/tags/")
 	case r.SemVer != "":
 		if _, err := semver.NewConstraint(r.SemVer); err != nil {
-			return fmt.Errorf("%w: semver range %q: %v", ErrInvalidRef, r.SemVer, err)
+			return fmt.Errorf("%w: semver range %q: %w", ErrInvalidRef, r.SemVer, err)
 		}
 	case !fullSHA1.MatchString(r.Commit):
 		return fmt.Errorf("%w: commit %q is not a full lowercase 40-character SHA-1", ErrInvalidRef, r.Commit)
@@ -79,7 +79,7 @@ func validName(kind, name, prefix string) error {
 		return fmt.Errorf("%w: %s %q: give the short name, not starting with '-' or refs/", ErrInvalidRef, kind, name)
 	}
 	if err := plumbing.ReferenceName(prefix + name).Validate(); err != nil {
-		return fmt.Errorf("%w: %s %q: %v", ErrInvalidRef, kind, name, err)
+		return fmt.Errorf("%w: %s %q: %w", ErrInvalidRef, kind, name, err)
 	}
 	return nil
 }
@@ -141,7 +141,7 @@ func resolve(ref Ref, advertised refMap) (Revision, plumbing.ReferenceName, erro
 func resolveSemVer(rng string, advertised refMap) (Revision, plumbing.ReferenceName, error) {
 	c, err := semver.NewConstraint(rng)
 	if err != nil {
-		return Revision{}, "", fmt.Errorf("%w: semver range %q: %v", ErrInvalidRef, rng, err)
+		return Revision{}, "", fmt.Errorf("%w: semver range %q: %w", ErrInvalidRef, rng, err)
 	}
 	var best *semver.Version
 	var bestTag string
