@@ -205,7 +205,7 @@ func (m refMap) match(globs []string) (map[string]string, error) {
 func validGlobs(globs []string) error {
 	for _, g := range globs {
 		if _, err := path.Match(g, ""); err != nil {
-			return fmt.Errorf("%w: glob %q: %v", ErrInvalidRef, g, err)
+			return fmt.Errorf("%w: glob %q: %w", ErrInvalidRef, g, err)
 		}
 	}
 	return nil

@@ -28,7 +28,7 @@ func verifyTree(root string) error {
 			return err
 		}
 		if err := checkLink(root, rel); err != nil {
-			return fmt.Errorf("%w: %v", ErrUnsafeCheckout, err)
+			return fmt.Errorf("%w: %w", ErrUnsafeCheckout, err)
 		}
 		return nil
 	})
