@@ -32,6 +32,16 @@ type Options struct {
 	Jitter float64
 	// Resync is how often an Application is looked at without any event (default 10m).
 	Resync time.Duration
+	// RenderIsolator, when set, runs every render in a child process with a memory limit
+	// and a timeout; nil renders in this process.
+	RenderIsolator render.Isolator
+}
+
+func (o Options) renderer() *render.Engine {
+	if o.RenderIsolator == nil {
+		return render.New()
+	}
+	return render.New(render.WithIsolator(o.RenderIsolator))
 }
 
 // NewScheme returns a scheme with the Kubernetes built-in kinds and Landfall's kinds.
@@ -95,7 +105,7 @@ func setupApplications(mgr ctrl.Manager, opts Options, git *source.Client) error
 		return err
 	}
 	apps := &ApplicationReconciler{
-		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Source: git, Renderer: render.New(),
+		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Source: git, Renderer: opts.renderer(),
 		Recorder: mgr.GetEventRecorder("landfall-application"), Clusters: dests, Drift: tracker,
 		Watcher: watcher, Resync: opts.Resync, Jitter: opts.Jitter,
 		Store: &revisionStore{client: mgr.GetClient(), reader: mgr.GetAPIReader()},

@@ -26,8 +26,9 @@ var ErrInput = errors.New("invalid render input")
 // Engine detects the renderer, renders, checks namespaces and caches. It is safe for
 // concurrent use; create one per process so the cache is shared.
 type Engine struct {
-	limits Limits
-	cache  *cache
+	limits   Limits
+	cache    *cache
+	isolator Isolator // nil renders in this process
 
 	renders, hits atomic.Uint64
 }
@@ -62,8 +63,8 @@ type Stats struct {
 // Stats returns the counters.
 func (e *Engine) Stats() Stats { return Stats{Renders: e.renders.Load(), Hits: e.hits.Load()} }
 
-// Render renders in, or answers from the cache. Rendering itself cannot be interrupted; ctx
-// is checked before it starts.
+// Render renders in, or answers from the cache. In this process rendering cannot be
+// interrupted and ctx is checked before it starts; with an Isolator, ending ctx kills the render.
 func (e *Engine) Render(ctx context.Context, in Input) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -85,7 +86,12 @@ func (e *Engine) Render(ctx context.Context, in Input) (*Result, error) {
 	if cached {
 		e.hits.Add(1)
 	} else {
-		if r, err = e.renderRaw(fsys, appPath, in); err != nil {
+		if e.isolator != nil {
+			r, err = e.renderIsolated(ctx, appPath, in)
+		} else {
+			r, err = e.renderRaw(fsys, appPath, in)
+		}
+		if err != nil {
 			return nil, err
 		}
 		e.renders.Add(1)

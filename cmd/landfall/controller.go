@@ -34,6 +34,7 @@ type controllerFlags struct {
 	logLevel         string
 	logJSON          bool
 	gracefulShutdown time.Duration
+	render           renderSandboxFlags
 }
 
 func newControllerCmd() *cobra.Command {
@@ -58,6 +59,7 @@ func newControllerCmd() *cobra.Command {
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info or error")
 	fl.BoolVar(&f.logJSON, "log-json", true, "log JSON lines (false: human-readable console lines)")
 	fl.DurationVar(&f.gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second, "how long running reconciles may take to finish on SIGTERM")
+	f.render.register(fl)
 	return cmd
 }
 
@@ -95,8 +97,13 @@ func runController(f *controllerFlags) error {
 	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
+	iso, err := f.render.isolator()
+	if err != nil {
+		return err
+	}
 	if err := controllers.Setup(mgr, controllers.Options{
 		Concurrency: f.concurrency, CacheDir: f.cacheDir, WebhookAddr: f.webhookAddr, Jitter: 0.1,
+		RenderIsolator: iso,
 	}); err != nil {
 		return fmt.Errorf("setting up controllers: %w", err)
 	}

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/landfall-dev/landfall/render"
+	"github.com/landfall-dev/landfall/sandbox"
 )
 
 // Exit codes, as git diff --exit-code and kubectl diff use them: scripts can tell "differs"
@@ -18,6 +21,7 @@ const (
 )
 
 func main() {
+	sandbox.Main(render.ServeIsolated) // a render child of this binary serves its one render and exits
 	os.Exit(execute(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
 

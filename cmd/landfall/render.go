@@ -5,9 +5,9 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
-	"helm.sh/helm/v3/pkg/strvals"
 
 	"github.com/landfall-dev/landfall/render"
+	"github.com/landfall-dev/landfall/render/helm"
 )
 
 type renderOptions struct {
@@ -58,11 +58,9 @@ func runRender(cmd *cobra.Command, path string, o renderOptions) error {
 	if err != nil {
 		return err
 	}
-	values := map[string]any{}
-	for _, s := range o.set {
-		if err := strvals.ParseInto(s, values); err != nil {
-			return fmt.Errorf("--set %s: %w", s, err)
-		}
+	values, err := helm.ParseSetValues(o.set)
+	if err != nil {
+		return err
 	}
 	// Values files are given relative to where the command runs; the engine wants them
 	// relative to the chart.
@@ -81,7 +79,12 @@ func runRender(cmd *cobra.Command, path string, o renderOptions) error {
 		}
 		files = append(files, filepath.ToSlash(r))
 	}
-	res, err := render.New(render.WithCacheSize(0)).Render(cmd.Context(), render.Input{
+	engine := render.New(render.WithCacheSize(0))
+	if iso, err := (&renderSandboxFlags{enabled: true}).isolator(); err == nil {
+		// A chart can ask for more memory than the machine has; the child pays, not us.
+		engine = render.New(render.WithCacheSize(0), render.WithIsolator(iso))
+	}
+	res, err := engine.Render(cmd.Context(), render.Input{
 		Root: root, Path: rel, Namespace: o.namespace, ReleaseName: o.name,
 		ValuesFiles: files, Values: values, KubeVersion: o.kubeVersion, APIVersions: o.apiVersions,
 		Policy:   render.Policy{AllowClusterScoped: o.allowClusterScoped, AllowedNamespaces: o.allowNamespaces},
