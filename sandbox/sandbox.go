@@ -164,7 +164,7 @@ func child(serve func(in io.Reader, out io.Writer) error) int {
 // capMemory lets the process map at most max bytes more than it has mapped now (the Go
 // runtime reserves address space at start), and makes the collector work hard before.
 func capMemory(max int64) error {
-	vsz, err := vmSize()
+	vsz, err := StatusBytes("VmSize")
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,8 @@ func capMemory(max int64) error {
 	return nil
 }
 
-func vmSize() (int64, error) {
+// StatusBytes returns a memory field of /proc/self/status ("VmSize", "VmHWM") in bytes.
+func StatusBytes(field string) (int64, error) {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return 0, err
@@ -188,12 +189,12 @@ func vmSize() (int64, error) {
 	defer func() { _ = f.Close() }()
 	s := bufio.NewScanner(f)
 	for s.Scan() {
-		if rest, ok := strings.CutPrefix(s.Text(), "VmSize:"); ok {
+		if rest, ok := strings.CutPrefix(s.Text(), field+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 			return kb << 10, err
 		}
 	}
-	return 0, errors.New("no VmSize in /proc/self/status")
+	return 0, fmt.Errorf("no %s in /proc/self/status", field)
 }
 
 // capped keeps the first max bytes written to it and remembers that more came. A Go

@@ -12,7 +12,6 @@
 package memcap
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
@@ -22,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/landfall-dev/landfall/sandbox"
 )
 
 // Limits of the child.
@@ -82,21 +83,7 @@ func capChild(t *testing.T, lim Limits) {
 }
 
 // PeakRSS returns this process's peak resident memory (VmHWM).
-func PeakRSS() (int64, error) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = f.Close() }()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("no VmHWM in /proc/self/status")
-}
+func PeakRSS() (int64, error) { return sandbox.StatusBytes("VmHWM") }
 
 func parsePeak(out string) int64 {
 	i := strings.LastIndex(out, peakLabel)
