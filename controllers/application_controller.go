@@ -88,7 +88,9 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	defer co.Close()
 	app.Status.Revision = co.Revision.String()
-	return r.syncEnvironments(ctx, app, co)
+	res, syncErr := r.syncEnvironments(ctx, app, co)
+	r.markRewinds(ctx, app, co.Revision.String())
+	return res, syncErr
 }
 
 // syncEnvironments syncs each environment in order and stops at the first that is not done.

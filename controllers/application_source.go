@@ -2,10 +2,14 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 	"github.com/landfall-dev/landfall/sync/source"
@@ -37,16 +41,46 @@ func (r *ApplicationReconciler) checkout(ctx context.Context, app *landfallv1.Ap
 		return nil, err
 	}
 	co, ok, err := r.Source.Cached(repo.Spec.URL, rev)
-	if err != nil || ok {
+	if errors.Is(err, source.ErrCheckoutMismatch) {
+		// Discarded: fetched again below, and nothing of it was read.
+		r.checkoutReplaced(ctx, app, err)
+	} else if err != nil || ok {
 		return co, err
 	}
 	auth, err := (&RepositoryReconciler{Secrets: r.Secrets}).auth(ctx, repo)
 	if err != nil {
 		return nil, err
 	}
-	// The fetch follows the Repository's ref, so it may bring a newer commit than the
-	// status names; the Repository catches up on its next poll.
 	ref := source.Ref{Branch: repo.Spec.Ref.Branch, Tag: repo.Spec.Ref.Tag, SemVer: repo.Spec.Ref.SemVer, Commit: repo.Spec.Ref.Commit,
 		Name: repo.Spec.Ref.Name}
-	return r.Source.Checkout(ctx, repo.Spec.URL, ref, auth)
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout(repo))
+	defer cancel()
+	co, err = r.Source.Checkout(ctx, repo.Spec.URL, ref, auth)
+	if err == nil && co.Revision.Commit != rev.Commit {
+		// The ref moved past the Repository's revision. Only the Repository decides what
+		// is deployed (a rewind may be held there), so fetch its commit by hash.
+		_ = co.Close()
+		co, err = r.Source.Checkout(ctx, repo.Spec.URL, source.Ref{Commit: rev.Commit}, auth)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if co.Replaced != nil {
+		r.checkoutReplaced(ctx, app, co.Replaced)
+	}
+	co.Revision = rev
+	return co, nil
+}
+
+// checkoutReplaced reports a cached checkout that was not its commit's tree. It is never
+// rendered: the cache discarded it and the commit is fetched again.
+func (r *ApplicationReconciler) checkoutReplaced(ctx context.Context, app *landfallv1.Application, err error) {
+	reportCheckoutReplaced(ctx, r.Recorder, app, err)
+}
+
+func reportCheckoutReplaced(ctx context.Context, rec recorder.EventRecorder, obj client.Object, err error) {
+	checkoutVerifyFailures.Inc()
+	rec.Eventf(obj, nil, corev1.EventTypeWarning, landfallv1.EventCheckoutVerificationFailed, "Verify",
+		"%s; the cached copy was discarded and is fetched again", err.Error())
+	ctrl.LoggerFrom(ctx).Error(err, "Cached checkout failed verification")
 }

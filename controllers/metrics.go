@@ -21,6 +21,10 @@ var (
 		Name: "landfall_webhook_requests_total",
 		Help: "Webhook requests by provider and HTTP status code.",
 	}, []string{"provider", "code"})
+	checkoutVerifyFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "landfall_checkout_verification_failures_total",
+		Help: "Cached checkouts that were not their commit's tree (changed on disk), discarded and fetched again.",
+	})
 	conditionGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "landfall_condition",
 		Help: "1 for the status of each condition of each Landfall object; deleted with the object.",
@@ -28,7 +32,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(fetchDuration, fetchErrors, webhookRequests, conditionGauge)
+	metrics.Registry.MustRegister(fetchDuration, fetchErrors, webhookRequests, checkoutVerifyFailures, conditionGauge)
 }
 
 // recordConditions exports the object's conditions, dropping stale status series.

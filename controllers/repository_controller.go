@@ -58,7 +58,7 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 	repo.Status.LastHandledReconcileAt = repo.Annotations[landfallv1.AnnotationReconcileRequestedAt]
 
-	rev, err := r.fetch(ctx, repo)
+	rev, rewoundFrom, err := r.fetch(ctx, repo)
 	if err != nil {
 		reason, stalled := fetchFailure(err)
 		fetchErrors.WithLabelValues(reason).Inc()
@@ -81,21 +81,22 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if repo.Status.Revision != rev.String() {
 		r.Recorder.Eventf(repo, nil, corev1.EventTypeNormal, "NewRevision", "Fetch", "stored revision %s", rev.String())
 		log.Info("New revision", "revision", rev.String(), "previous", repo.Status.Revision)
-		repo.Status.Revision = rev.String()
+		repo.Status.Revision, repo.Status.RewoundFrom = rev.String(), rewoundFrom
 	}
 	repo.Status.ObservedGeneration = repo.Generation
 	markReady(repo, landfallv1.ReasonSucceeded, "stored revision "+rev.String())
 	return ctrl.Result{RequeueAfter: r.interval(repo)}, nil
 }
 
-// fetch checks the remote and, when the commit is new, fetches and verifies its checkout.
-func (r *RepositoryReconciler) fetch(ctx context.Context, repo *landfallv1.Repository) (source.Revision, error) {
+// fetch checks the remote and, when the commit is new, fetches and verifies its checkout
+// and decides whether it is an update or a rewind (see checkRewind).
+func (r *RepositoryReconciler) fetch(ctx context.Context, repo *landfallv1.Repository) (rev source.Revision, rewoundFrom string, err error) {
 	if strings.HasPrefix(strings.ToLower(repo.Spec.URL), "http://") && !repo.Spec.Insecure {
-		return source.Revision{}, fmt.Errorf("%w: plain http:// needs spec.insecure: true", source.ErrInvalidURL)
+		return source.Revision{}, "", fmt.Errorf("%w: plain http:// needs spec.insecure: true", source.ErrInvalidURL)
 	}
 	auth, err := r.auth(ctx, repo)
 	if err != nil {
-		return source.Revision{}, err
+		return source.Revision{}, "", err
 	}
 	ref := source.Ref{Branch: repo.Spec.Ref.Branch, Tag: repo.Spec.Ref.Tag, SemVer: repo.Spec.Ref.SemVer, Commit: repo.Spec.Ref.Commit,
 		Name: repo.Spec.Ref.Name}
@@ -104,22 +105,29 @@ func (r *RepositoryReconciler) fetch(ctx context.Context, repo *landfallv1.Repos
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout(repo))
 	defer cancel()
 	start := time.Now()
-	rev, err := r.Source.Check(ctx, repo.Spec.URL, ref, auth)
+	rev, err = r.Source.Check(ctx, repo.Spec.URL, ref, auth)
 	fetchDuration.WithLabelValues("check").Observe(time.Since(start).Seconds())
 	if err != nil {
-		return source.Revision{}, err
+		return source.Revision{}, "", err
 	}
 	if rev.String() == repo.Status.Revision && ref.Commit == "" {
-		return rev, nil
+		return rev, repo.Status.RewoundFrom, nil
 	}
 	start = time.Now()
 	co, err := r.Source.Checkout(ctx, repo.Spec.URL, ref, auth)
 	fetchDuration.WithLabelValues("fetch").Observe(time.Since(start).Seconds())
 	if err != nil {
-		return source.Revision{}, err
+		return source.Revision{}, "", err
 	}
 	defer co.Close()
-	return co.Revision, nil
+	if co.Replaced != nil {
+		reportCheckoutReplaced(ctx, r.Recorder, repo, co.Replaced)
+	}
+	if co.Revision.String() == repo.Status.Revision {
+		return co.Revision, repo.Status.RewoundFrom, nil
+	}
+	rewoundFrom, err = r.checkRewind(ctx, repo, ref, auth, co.Revision)
+	return co.Revision, rewoundFrom, err
 }
 
 func fetchTimeout(repo *landfallv1.Repository) time.Duration {
@@ -147,6 +155,8 @@ func (r *RepositoryReconciler) clock() time.Time {
 // fetchFailure maps an error to a condition reason, and says whether the user must act.
 func fetchFailure(err error) (reason string, stalled bool) {
 	switch {
+	case isRegressed(err):
+		return landfallv1.ReasonRevisionRegressed, true
 	case errors.Is(err, errSecret):
 		return landfallv1.ReasonSecretNotFound, false
 	case errors.Is(err, source.ErrAuthentication), errors.Is(err, source.ErrHostKey), errors.Is(err, source.ErrInvalidAuth):

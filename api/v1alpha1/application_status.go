@@ -202,4 +202,8 @@ type HistoryEntry struct {
 	// Message says why, for failures and rollbacks.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// RewoundFrom is set when the revision does not descend from the one the Repository
+	// had before (a force-push or a moved tag its rewindPolicy allowed): it names that one.
+	// +optional
+	RewoundFrom string `json:"rewoundFrom,omitempty"`
 }

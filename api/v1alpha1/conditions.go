@@ -70,5 +70,17 @@ const (
 	LabelEnvironment = "landfall.dev/environment"
 )
 
+// ReasonRevisionRegressed: the ref moved to a commit that does not descend from the current
+// revision (a force-push rewind, a moved tag); the Repository keeps the current one until
+// its rewindPolicy allows it. Also the reason of the Warning Event every rewind gets.
+const ReasonRevisionRegressed = "RevisionRegressed"
+
+// Event reasons that are not condition reasons. They are API: alerts match on them.
+const (
+	// EventCheckoutVerificationFailed: a cached checkout was not its commit's tree (changed on
+	// disk); it was discarded, never rendered, and the commit is fetched again.
+	EventCheckoutVerificationFailed = "CheckoutVerificationFailed"
+)
+
 // FieldManager is the server-side apply field manager of every write Landfall makes.
 const FieldManager = "landfall"

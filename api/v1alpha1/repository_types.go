@@ -44,7 +44,31 @@ type RepositorySpec struct {
 	// Suspend stops polling; the last fetched revision stays.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+
+	// RewindPolicy decides what happens when the ref moves to a commit that does not
+	// descend from the current revision (a force-push that rewinds a branch, a moved tag).
+	// Refuse (the default) keeps the current revision, with Ready=False reason
+	// RevisionRegressed naming both commits; Allow takes the new commit; AllowTags takes
+	// it when the ref is a tag or a semver range and refuses it for branches and names.
+	// Every rewind is reported with a Warning Event, and Applications record it in their
+	// history. Pinned commits and ref changes in the spec are the user's choice, never
+	// rewinds.
+	// +kubebuilder:default=Refuse
+	// +optional
+	RewindPolicy RewindPolicy `json:"rewindPolicy,omitempty"`
 }
+
+// RewindPolicy says whether a Repository takes a commit that does not descend from its
+// current revision.
+// +kubebuilder:validation:Enum=Refuse;Allow;AllowTags
+type RewindPolicy string
+
+// Rewind policies.
+const (
+	RewindRefuse    RewindPolicy = "Refuse"
+	RewindAllow     RewindPolicy = "Allow"
+	RewindAllowTags RewindPolicy = "AllowTags"
+)
 
 // GitRef selects a revision of a Git repository.
 // +kubebuilder:validation:XValidation:rule="[has(self.branch), has(self.tag), has(self.semver), has(self.commit), has(self.name)].filter(x, x).size() == 1",message="exactly one of branch, tag, semver or commit must be set (or name, a full ref such as refs/pull/1/head)"
@@ -88,6 +112,10 @@ type RepositoryStatus struct {
 	// unchanged do not update it, so a quiet repository costs no apiserver writes.
 	// +optional
 	LastFetchedAt *metav1.Time `json:"lastFetchedAt,omitempty"`
+	// RewoundFrom is set when the current revision was taken although it does not descend
+	// from the revision before it (allowed by rewindPolicy): it names that revision.
+	// +optional
+	RewoundFrom string `json:"rewoundFrom,omitempty"`
 	// LastHandledReconcileAt is the last value of the reconcile-requested-at annotation handled.
 	// +optional
 	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`

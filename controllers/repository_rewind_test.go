@@ -1,0 +1,79 @@
+package controllers_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	. "github.com/onsi/gomega"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/test/gitserver"
+)
+
+// TestRepositoryRewindPolicy: with AllowTags, a moved tag is taken (with a Warning) while a
+// force-pushed branch is held with RevisionRegressed; a push on top of the held branch
+// that descends from the current revision is an ordinary update again.
+func TestRepositoryRewindPolicy(t *testing.T) {
+	g := NewWithT(t)
+	srv := gitserver.New(t, gitserver.Options{Anonymous: true})
+	a := srv.Commit(t, "main", map[string]string{"app.yaml": "a"})
+	b := srv.Commit(t, "main", map[string]string{"app.yaml": "b"})
+	srv.Tag(t, "release", b, true)
+	ns := newNamespace(t)
+	createSecret(t, ns, "hook", map[string]string{"token": hookToken})
+	branch := refRepository(t, srv, ns, "branch", landfallv1.GitRef{Branch: "main"})
+	tag := refRepository(t, srv, ns, "tag", landfallv1.GitRef{Tag: "release"})
+	for _, repo := range []*landfallv1.Repository{branch, tag} {
+		g.Eventually(func(g Gomega) string { return repositoryStatus(g, repo).Revision }, timeout, poll).Should(HaveSuffix(b))
+		setRewindPolicy(g, repo, landfallv1.RewindAllowTags)
+	}
+
+	srv.PushRef(t, "refs/heads/main", a) // main rewound
+	srv.Tag(t, "release", a, true)       // the tag moved back
+	for _, repo := range []*landfallv1.Repository{branch, tag} {
+		g.Expect(postWebhook(repo, githubPush(hookToken, []byte(githubPushBody)), []byte(githubPushBody))).To(Equal(http.StatusOK))
+	}
+	g.Eventually(func(g Gomega) {
+		st := repositoryStatus(g, branch)
+		c := apimeta.FindStatusCondition(st.Conditions, landfallv1.ConditionReady)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Reason).To(Equal(landfallv1.ReasonRevisionRegressed))
+		g.Expect(c.Message).To(And(ContainSubstring(a), ContainSubstring(b)))
+		g.Expect(apimeta.IsStatusConditionTrue(st.Conditions, landfallv1.ConditionStalled)).To(BeTrue(), "the user must decide")
+		g.Expect(st.Revision).To(HaveSuffix(b))
+	}, timeout, poll).Should(Succeed(), "a branch rewind is held under AllowTags")
+	g.Eventually(func(g Gomega) {
+		st := repositoryStatus(g, tag)
+		g.Expect(st.Revision).To(Equal("release@sha1:" + a))
+		g.Expect(st.RewoundFrom).To(Equal("release@sha1:" + b))
+		g.Expect(apimeta.IsStatusConditionTrue(st.Conditions, landfallv1.ConditionReady)).To(BeTrue())
+	}, timeout, poll).Should(Succeed(), "a moved tag is taken under AllowTags")
+	g.Eventually(func(g Gomega) []string { return warningEvents(g, tag, landfallv1.ReasonRevisionRegressed) }, timeout, poll).
+		ShouldNot(BeEmpty(), "a rewind that is taken is reported too")
+	g.Expect(warningEvents(g, branch, landfallv1.ReasonRevisionRegressed)).NotTo(BeEmpty())
+
+	// The branch's owner puts b back and pushes on top: a descendant of b, an update.
+	srv.PushRef(t, "refs/heads/main", b)
+	c := srv.Commit(t, "main", map[string]string{"app.yaml": "c"})
+	g.Expect(postWebhook(branch, githubPush(hookToken, []byte(githubPushBody)), []byte(githubPushBody))).To(Equal(http.StatusOK))
+	g.Eventually(func(g Gomega) {
+		st := repositoryStatus(g, branch)
+		g.Expect(st.Revision).To(Equal("main@sha1:" + c))
+		g.Expect(st.RewoundFrom).To(BeEmpty())
+		g.Expect(apimeta.IsStatusConditionTrue(st.Conditions, landfallv1.ConditionReady)).To(BeTrue())
+	}, timeout, poll).Should(Succeed())
+}
+
+func setRewindPolicy(g Gomega, repo *landfallv1.Repository, p landfallv1.RewindPolicy) {
+	g.Eventually(func() error {
+		got := &landfallv1.Repository{}
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(repo), got); err != nil {
+			return err
+		}
+		got.Spec.RewindPolicy = p
+		return k8s.Update(context.Background(), got)
+	}, timeout, poll).Should(Succeed())
+}
