@@ -58,6 +58,7 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !app.DeletionTimestamp.IsZero() {
+		retireEnvironments(app)
 		return ctrl.Result{}, r.finalize(ctx, app)
 	}
 	if controllerutil.AddFinalizer(app, finalizer) {
@@ -73,8 +74,12 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		retErr = errors.Join(retErr, patchStatusIfChanged(ctx, r.Client, "Application", before, app,
 			func(a *landfallv1.Application) any { return a.Status }))
 	}()
+	retireEnvironments(app)
 	if app.Spec.Suspend {
-		markNotReady(app, landfallv1.ReasonSuspended, "syncing is suspended; live objects are left as they are", false)
+		// Suspend changes nothing, Ready included: it keeps saying how the environments
+		// were left. Nothing is under way, and the new spec has been seen.
+		removeCondition(app, landfallv1.ConditionReconciling)
+		app.Status.ObservedGeneration = app.Generation
 		return ctrl.Result{}, nil
 	}
 	if err := validateApplication(app); err != nil {
@@ -93,44 +98,56 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	return res, syncErr
 }
 
-// syncEnvironments syncs each environment in order and stops at the first that is not done.
+// syncEnvironments visits every environment on every pass. Promotion is gated: an
+// environment takes a revision only once the one before completed it (desiredRevision).
+// Maintenance is not: an environment that was ever applied keeps its last promoted
+// revision healed, its health refreshed and its status true, whatever the environments
+// before it are doing. The Application's conditions tell the first environment that is
+// not done, an error before a wait.
 func (r *ApplicationReconciler) syncEnvironments(ctx context.Context, app *landfallv1.Application, co *source.Checkout) (ctrl.Result, error) {
 	manual := app.Annotations[landfallv1.AnnotationSyncRequestedAt] != "" &&
 		app.Annotations[landfallv1.AnnotationSyncRequestedAt] != app.Status.LastHandledSyncAt
 	requeue := jitter(r.resync(), r.Jitter)
+	var stop *landfallv1.Environment
+	var first envOutcome
 	for i := range app.Spec.Environments {
-		env := &app.Spec.Environments[i]
 		out := r.syncEnvironment(ctx, app, i, co, manual)
 		if out.requeue > 0 && out.requeue < requeue {
 			requeue = out.requeue
 		}
-		if out.err != nil || out.blocked {
-			summarize(app)
-			if out.err == nil {
-				// Waiting (for health, a window, a newer revision) is not failing: the spec
-				// has been acted on.
-				app.Status.ObservedGeneration = app.Generation
-			}
-			return r.environmentFailed(ctx, app, env, out, requeue)
+		if (out.err != nil || out.blocked) && (stop == nil || (first.blocked && !out.blocked)) {
+			stop, first = &app.Spec.Environments[i], out
 		}
 	}
-	if manual {
-		app.Status.LastHandledSyncAt = app.Annotations[landfallv1.AnnotationSyncRequestedAt]
+	if out, ok := r.pruneRemoved(ctx, app); !ok && (stop == nil || (first.blocked && !out.blocked)) {
+		stop, first = &landfallv1.Environment{Name: out.env}, out.envOutcome
 	}
 	summarize(app)
+	if manual && (stop == nil || first.stalled) {
+		// A request is handled once nothing it asked for is still under way.
+		app.Status.LastHandledSyncAt = app.Annotations[landfallv1.AnnotationSyncRequestedAt]
+	}
+	if stop != nil {
+		if first.err == nil {
+			// Waiting (for health, a window, a newer revision) is not failing: the spec
+			// has been acted on.
+			app.Status.ObservedGeneration = app.Generation
+		}
+		return r.environmentFailed(ctx, app, stop, first, requeue)
+	}
 	app.Status.ObservedGeneration = app.Generation
 	markReady(app, landfallv1.ReasonSucceeded, fmt.Sprintf("revision %s applied to %d environment(s)",
 		app.Status.Revision, len(app.Spec.Environments)))
 	return ctrl.Result{RequeueAfter: requeue}, nil
 }
 
-// environmentFailed records why an environment stopped the rollout here.
+// environmentFailed records why an environment is not done.
 func (r *ApplicationReconciler) environmentFailed(ctx context.Context, app *landfallv1.Application,
 	env *landfallv1.Environment, out envOutcome, requeue time.Duration) (ctrl.Result, error) {
 	msg := fmt.Sprintf("environment %s: %s", env.Name, out.message)
 	markNotReady(app, out.reason, msg, out.stalled)
 	if out.blocked {
-		if out.reason == landfallv1.ReasonProgressing || out.reason == landfallv1.ReasonOutsideSyncWindow {
+		if !out.stalled && (out.reason == landfallv1.ReasonProgressing || out.reason == landfallv1.ReasonOutsideSyncWindow) {
 			setCondition(app, landfallv1.ConditionReconciling, metav1.ConditionTrue, out.reason, msg)
 		}
 		return ctrl.Result{RequeueAfter: requeue}, nil

@@ -56,9 +56,14 @@ type fixture struct {
 
 func newFixture(t *testing.T, files map[string]string, mutate func(*landfallv1.Application)) *fixture {
 	t.Helper()
+	return newFixtureIn(t, newNamespace(t), files, mutate)
+}
+
+// newFixtureIn is newFixture in an existing namespace.
+func newFixtureIn(t *testing.T, ns string, files map[string]string, mutate func(*landfallv1.Application)) *fixture {
+	t.Helper()
 	srv := gitserver.New(t, gitserver.Options{})
 	srv.Commit(t, "main", files)
-	ns := newNamespace(t)
 	f := &fixture{srv: srv, ns: ns, repo: newRepository(t, ns, srv, time.Hour)}
 	f.app = &landfallv1.Application{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
@@ -192,7 +197,7 @@ func TestApplicationSelfHealAndDriftReport(t *testing.T) {
 	g.Eventually(func(g Gomega) string {
 		g.Expect(exists(target, "web-config", cm)()).To(Succeed())
 		return cm.Data["greeting"]
-	}, 5*time.Second, poll).Should(Equal("hello"))
+	}, timeout, poll).Should(Equal("hello"))
 
 	// Without it, the drift is reported and left alone.
 	app := f.update(g, func(a *landfallv1.Application) { a.Spec.SelfHeal = false })

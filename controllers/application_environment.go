@@ -9,8 +9,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
@@ -48,6 +46,7 @@ func (r *ApplicationReconciler) syncEnvironment(ctx context.Context, app *landfa
 		return envOutcome{blocked: true, reason: landfallv1.ReasonProgressing, message: "waiting for " + prev + " to complete", requeue: 5 * time.Second}
 	}
 	st.DesiredRevision = pinnedOr(app, env.Name, st, desired)
+	st.Cluster = env.Cluster
 	log := ctrl.LoggerFrom(ctx).WithValues("environment", env.Name, "revision", st.DesiredRevision)
 	ctx = ctrl.LoggerInto(ctx, log)
 	dest, err := r.Clusters.get(ctx, app.Namespace, env.Cluster)
@@ -140,18 +139,6 @@ func (r *ApplicationReconciler) render(ctx context.Context, app *landfallv1.Appl
 	res, err := r.Renderer.Render(ctx, in)
 	renderDuration.WithLabelValues(app.Namespace, app.Name, env.Name).Observe(time.Since(start).Seconds())
 	return res, err
-}
-
-func gvksOf(objs []*unstructured.Unstructured) []schema.GroupVersionKind {
-	seen := map[schema.GroupVersionKind]bool{}
-	var out []schema.GroupVersionKind
-	for _, o := range objs {
-		if gvk := o.GroupVersionKind(); !seen[gvk] {
-			seen[gvk] = true
-			out = append(out, gvk)
-		}
-	}
-	return out
 }
 
 // prune deletes the objects of the old inventory that the render no longer has, unless the

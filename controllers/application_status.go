@@ -16,12 +16,10 @@ import (
 	"github.com/landfall-dev/landfall/sync/window"
 )
 
-// environmentStatus returns the status entry of an environment, adding it when missing,
-// and drops entries of environments no longer in the spec.
+// environmentStatus returns the status entry of an environment, adding it when missing.
+// Entries of environments no longer in the spec have moved to removedEnvironments
+// (retireEnvironments).
 func environmentStatus(app *landfallv1.Application, name string) *landfallv1.EnvironmentStatus {
-	app.Status.Environments = slices.DeleteFunc(app.Status.Environments, func(e landfallv1.EnvironmentStatus) bool {
-		return !slices.ContainsFunc(app.Spec.Environments, func(s landfallv1.Environment) bool { return s.Name == e.Name })
-	})
 	for i := range app.Status.Environments {
 		if app.Status.Environments[i].Name == name {
 			return &app.Status.Environments[i]

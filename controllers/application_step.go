@@ -93,9 +93,16 @@ func (s *envSync) hold(ctx context.Context, dec rollout.Decision) envOutcome {
 		if s.st.Rollout.Phase == landfallv1.RolloutRolledBack {
 			reason = landfallv1.ReasonRolledBack
 		}
-		return envOutcome{blocked: true, reason: reason, message: msg}
+		if out := s.healLive(ctx); out.err != nil {
+			return out
+		}
+		// Only a new commit moves it on: a person must act (kstatus Stalled).
+		return envOutcome{blocked: true, stalled: true, reason: reason, message: msg}
 	case rollout.ReasonPinned:
 		recordProgress(s.st, dec.Progress, a.Message)
+		if out := s.healLive(ctx); out.err != nil {
+			return out
+		}
 		return envOutcome{blocked: true, reason: landfallv1.ReasonPinned, message: a.Message}
 	}
 	recordProgress(s.st, dec.Progress, a.Message)
@@ -103,12 +110,26 @@ func (s *envSync) hold(ctx context.Context, dec rollout.Decision) envOutcome {
 	return s.heal(ctx, a.Revision, "", 100)
 }
 
+// healLive heals an environment that holds: it keeps what is live (the last healthy
+// revision after a rollback, the pinned one), never the failed revision.
+func (s *envSync) healLive(ctx context.Context) envOutcome {
+	if s.st.Revision == "" {
+		return envOutcome{}
+	}
+	msg := s.st.Message
+	out := s.heal(ctx, s.st.Revision, "", 100)
+	if out.err == nil {
+		s.st.Message = msg // keep saying why it holds
+	}
+	return out
+}
+
 // heal keeps the environment as Git says between rollout steps: with self-heal (or on a
 // manual sync) it re-applies objects changed by hand, else it names them. When nothing
 // changed in Git nor in the cluster it does nothing: no render, no dry-run, no write.
 func (s *envSync) heal(ctx context.Context, revision, stable string, weight int32) envOutcome {
 	dirty := s.r.Drift.takeDirty(s.key)
-	if !dirty && !s.manual {
+	if !dirty && !s.manual && !s.liveChanged(ctx) {
 		return envOutcome{}
 	}
 	objs, digest, err := s.objectsForStep(ctx, revision, stable, weight)
@@ -116,15 +137,23 @@ func (s *envSync) heal(ctx context.Context, revision, stable string, weight int3
 		return failed(landfallv1.ReasonRenderFailed, err, true)
 	}
 	if !s.app.Spec.SelfHeal && !s.manual {
-		return s.r.reportDrift(ctx, s.app, s.env.Name, s.st, s.dest, objs)
+		out := s.r.reportDrift(ctx, s.app, s.env.Name, s.st, s.dest, objs)
+		if out.err == nil {
+			s.rememberLive(ctx)
+		}
+		return out
 	}
 	if out, ok := s.r.checkWindow(s.app, s.st, s.manual); !ok {
+		s.r.Drift.markDirty(s.key) // compare again once the window opens
 		return out
 	}
 	out, changes := s.apply(ctx, objs, digest, revision, weight >= 100)
 	if out.err == nil && changes.Writes() > 0 && !s.manual {
 		driftCorrections.WithLabelValues(s.app.Namespace, s.app.Name, s.env.Name).Inc()
 		s.event(corev1.EventTypeNormal, "SelfHealed", "re-applied objects changed by hand: "+changes.String())
+	}
+	if out.err == nil {
+		s.rememberLive(ctx)
 	}
 	return out
 }
@@ -311,7 +340,7 @@ func (s *envSync) apply(ctx context.Context, objs []*unstructured.Unstructured, 
 		s.event(corev1.EventTypeWarning, landfallv1.ReasonApplyFailed, err.Error())
 		return failed(landfallv1.ReasonApplyFailed, err, forbidden(err)), changes
 	}
-	s.r.Watcher.ensure(s.dest, gvksOf(objs))
+	s.r.Watcher.ensure(s.dest, s.key, objs)
 	keep := old.Difference(desired)
 	out := envOutcome{}
 	if prune {

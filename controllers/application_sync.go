@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -27,6 +28,7 @@ func (r *ApplicationReconciler) applier(dest *destination, app *landfallv1.Appli
 		FieldManager:    landfallv1.FieldManager,
 		OwnerAnnotation: landfallv1.AnnotationOwner,
 		Owner:           ownerOf(app, env),
+		PreviousOwners:  previousOwners(app),
 		WaveAnnotation:  landfallv1.AnnotationSyncWave,
 		DropFields: func(ref apply.ObjectRef) []string {
 			if scaled[ref.Kind+"/"+ref.Namespace+"/"+ref.Name] {
@@ -92,16 +94,17 @@ func (r *ApplicationReconciler) reportDrift(ctx context.Context, app *landfallv1
 	return envOutcome{}
 }
 
-// finalize deletes what the Application created, in every environment, then lets it go.
-// Objects Landfall did not create (no matching owner annotation) are never touched.
+// finalize deletes what the Application created, in every environment it ever applied
+// (removed ones included), then lets it go. Objects Landfall did not create (no matching
+// owner annotation) are never touched.
 func (r *ApplicationReconciler) finalize(ctx context.Context, app *landfallv1.Application) error {
 	if !controllerutil.ContainsFinalizer(app, finalizer) {
 		return nil
 	}
 	var errs []error
 	if app.Spec.Prune {
-		for _, env := range app.Spec.Environments {
-			errs = append(errs, r.deleteEnvironment(ctx, app, env))
+		for _, st := range append(slices.Clone(app.Status.Environments), app.Status.RemovedEnvironments...) {
+			errs = append(errs, r.deleteEnvironment(ctx, app, st, clusterOf(app, st)))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -114,25 +117,30 @@ func (r *ApplicationReconciler) finalize(ctx context.Context, app *landfallv1.Ap
 	return r.Update(ctx, app)
 }
 
-func (r *ApplicationReconciler) deleteEnvironment(ctx context.Context, app *landfallv1.Application, env landfallv1.Environment) error {
-	var st *landfallv1.EnvironmentStatus
-	for i := range app.Status.Environments {
-		if app.Status.Environments[i].Name == env.Name {
-			st = &app.Status.Environments[i]
+// clusterOf is where an environment's objects are: the spec's cluster while it is in the
+// spec, else the one recorded in its status.
+func clusterOf(app *landfallv1.Application, st landfallv1.EnvironmentStatus) *landfallv1.ClusterRef {
+	for _, e := range app.Spec.Environments {
+		if e.Name == st.Name {
+			return e.Cluster
 		}
 	}
-	if st == nil || st.Inventory == nil {
+	return st.Cluster
+}
+
+func (r *ApplicationReconciler) deleteEnvironment(ctx context.Context, app *landfallv1.Application, st landfallv1.EnvironmentStatus, cluster *landfallv1.ClusterRef) error {
+	if st.Inventory == nil {
 		return nil
 	}
-	inv, err := decodeInventory(st)
+	inv, err := decodeInventory(&st)
 	if err != nil {
 		return err
 	}
-	dest, err := r.Clusters.get(ctx, app.Namespace, env.Cluster)
+	dest, err := r.Clusters.get(ctx, app.Namespace, cluster)
 	if err != nil {
 		return err
 	}
-	mgr, err := r.applier(dest, app, env.Name)
+	mgr, err := r.applier(dest, app, st.Name)
 	if err != nil {
 		return err
 	}

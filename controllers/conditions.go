@@ -27,8 +27,20 @@ func setCondition(obj objectWithConditions, typ string, status metav1.ConditionS
 	obj.SetConditions(conds)
 }
 
+// generationObserver is an object whose status records the generation it acted on.
+type generationObserver interface{ SetObservedGeneration(int64) }
+
+// observe records that the object's spec was acted on: kstatus reads an outcome (Current,
+// Failed) only when observedGeneration matches the generation.
+func observe(obj objectWithConditions) {
+	if o, ok := obj.(generationObserver); ok {
+		o.SetObservedGeneration(obj.GetGeneration())
+	}
+}
+
 // markReady records success: Ready=True, nothing under way, nothing stalled.
 func markReady(obj objectWithConditions, reason, msg string) {
+	observe(obj)
 	setCondition(obj, landfallv1.ConditionReady, metav1.ConditionTrue, reason, msg)
 	removeCondition(obj, landfallv1.ConditionReconciling)
 	removeCondition(obj, landfallv1.ConditionStalled)
@@ -40,6 +52,8 @@ func markNotReady(obj objectWithConditions, reason, msg string, stalled bool) {
 	setCondition(obj, landfallv1.ConditionReady, metav1.ConditionFalse, reason, msg)
 	removeCondition(obj, landfallv1.ConditionReconciling)
 	if stalled {
+		// Stalled is a terminal outcome of this generation: the user must change something.
+		observe(obj)
 		setCondition(obj, landfallv1.ConditionStalled, metav1.ConditionTrue, reason, msg)
 	} else {
 		removeCondition(obj, landfallv1.ConditionStalled)

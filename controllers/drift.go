@@ -1,19 +1,27 @@
 package controllers
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // envKey names one environment of one Application.
 type envKey struct{ namespace, app, env string }
 
-// driftTracker remembers environments whose live objects changed since their last sync.
+// driftTracker remembers environments whose live objects changed since their last sync,
+// and what their live objects looked like after the last full comparison.
 // A fresh controller knows nothing, so every environment starts dirty: the first reconcile
 // after a start compares live objects once.
 type driftTracker struct {
-	mu    sync.Mutex
-	clean map[envKey]bool
+	mu       sync.Mutex
+	clean    map[envKey]bool
+	live     map[envKey]liveSnapshot
+	compared map[envKey]time.Time
 }
 
-func newDriftTracker() *driftTracker { return &driftTracker{clean: map[envKey]bool{}} }
+func newDriftTracker() *driftTracker {
+	return &driftTracker{clean: map[envKey]bool{}, live: map[envKey]liveSnapshot{}, compared: map[envKey]time.Time{}}
+}
 
 // markDirty records a change of a live object of the environment.
 func (d *driftTracker) markDirty(k envKey) {
@@ -31,6 +39,30 @@ func (d *driftTracker) takeDirty(k envKey) bool {
 	return dirty
 }
 
+// compareDue reports whether the periodic comparison of the environment is due. A tenth
+// of slack lets a resync that comes back a little early (jitter) still compare, so the
+// bound stays one resync.
+func (d *driftTracker) compareDue(k envKey, every time.Duration, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	last, ok := d.compared[k]
+	return !ok || now.Sub(last) >= every-every/10
+}
+
+// remember keeps the live objects of an environment as the next comparison's baseline.
+func (d *driftTracker) remember(k envKey, s liveSnapshot, now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.live[k], d.compared[k] = s, now
+}
+
+func (d *driftTracker) snapshot(k envKey) (liveSnapshot, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s, ok := d.live[k]
+	return s, ok
+}
+
 // forget drops an Application's environments.
 func (d *driftTracker) forget(namespace, app string) {
 	d.mu.Lock()
@@ -38,6 +70,12 @@ func (d *driftTracker) forget(namespace, app string) {
 	for k := range d.clean {
 		if k.namespace == namespace && k.app == app {
 			delete(d.clean, k)
+		}
+	}
+	for k := range d.live {
+		if k.namespace == namespace && k.app == app {
+			delete(d.live, k)
+			delete(d.compared, k)
 		}
 	}
 }

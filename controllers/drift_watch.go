@@ -3,17 +3,21 @@ package controllers
 import (
 	"context"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
@@ -22,16 +26,32 @@ import (
 // driftWatcher watches the objects Landfall manages, and only those: metadata-only
 // informers per kind and destination, selected by the managed label. A change that is not
 // Landfall's own status churn marks the owning environment dirty and wakes its Application.
+//
+// An informer is cluster-wide where Landfall may list the kind in every namespace, else one
+// per namespace of the applied objects (installs with Roles in some namespaces only). When
+// a destination is rebuilt (its kubeconfig Secret changed), its informers are stopped and
+// started again with the new credentials. What no informer can see is left to the
+// periodic comparison (drift_compare.go).
 type driftWatcher struct {
 	ctx     context.Context
 	tracker *driftTracker
 	wake    chan<- event.GenericEvent
 	mu      sync.Mutex
-	running map[string]bool // "<destination>|<group/version/resource>"
+	byDest  map[string]*destWatches // by destination key
+}
+
+// destWatches are the informers of one destination, built from one set of credentials.
+type destWatches struct {
+	dest    *destination
+	stop    chan struct{}
+	running map[string]bool // "<group/version/resource>|<namespace or empty for all>"
+	perNS   map[string]bool // resources Landfall may not list cluster-wide: watched per namespace
+	owners  map[envKey]bool // environments applied through this destination
+	failed  time.Time       // when the owners were last woken for a refused watch
 }
 
 func newDriftWatcher(tracker *driftTracker, wake chan<- event.GenericEvent) *driftWatcher {
-	return &driftWatcher{tracker: tracker, wake: wake, running: map[string]bool{}}
+	return &driftWatcher{tracker: tracker, wake: wake, byDest: map[string]*destWatches{}}
 }
 
 // Start keeps the manager's context for the informers it starts later.
@@ -46,36 +66,80 @@ func (w *driftWatcher) Start(ctx context.Context) error {
 // NeedLeaderElection: only the leader syncs, so only it needs to watch.
 func (w *driftWatcher) NeedLeaderElection() bool { return true }
 
-// ensure starts informers for the kinds of objs in dest, once each.
-func (w *driftWatcher) ensure(dest *destination, gvks []schema.GroupVersionKind) {
+// ensure starts informers for the kinds and namespaces of objs, which env applied to
+// dest, once each.
+func (w *driftWatcher) ensure(dest *destination, env envKey, objs []*unstructured.Unstructured) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.ctx == nil {
 		return
 	}
-	for _, gvk := range gvks {
+	dw := w.byDest[dest.key]
+	if dw == nil || dw.dest != dest {
+		if dw != nil {
+			close(dw.stop) // the old credentials may be revoked
+		}
+		dw = &destWatches{dest: dest, stop: make(chan struct{}), running: map[string]bool{}, perNS: map[string]bool{}, owners: map[envKey]bool{}}
+		w.byDest[dest.key] = dw
+	}
+	dw.owners[env] = true
+	for gvk, namespaces := range kindsAndNamespaces(objs) {
 		m, err := dest.client.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil {
 			continue
 		}
-		key := dest.key + "|" + m.Resource.String()
-		if w.running[key] {
+		res := m.Resource.String()
+		if dw.running[res+"|"] {
 			continue
 		}
-		if err := w.start(dest, m); err != nil {
-			ctrl.LoggerFrom(w.ctx).Error(err, "Cannot watch managed objects", "resource", m.Resource.String())
+		if !dw.perNS[res] && (m.Scope.Name() != meta.RESTScopeNameNamespace || w.mayListAll(dest, m)) {
+			w.start(dw, m, metav1.NamespaceAll)
 			continue
 		}
-		w.running[key] = true
+		dw.perNS[res] = true
+		for _, ns := range namespaces {
+			w.start(dw, m, ns)
+		}
 	}
 }
 
-func (w *driftWatcher) start(dest *destination, m *meta.RESTMapping) error {
-	mc, err := metadata.NewForConfig(dest.config)
+// mayListAll probes whether the destination lets Landfall list the kind cluster-wide.
+func (w *driftWatcher) mayListAll(dest *destination, m *meta.RESTMapping) bool {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(m.GroupVersionKind.GroupVersion().WithKind(m.GroupVersionKind.Kind + "List"))
+	err := dest.client.List(w.ctx, list, client.Limit(1), client.MatchingLabels{landfallv1.LabelManaged: "true"})
+	return !apierrors.IsForbidden(err)
+}
+
+func kindsAndNamespaces(objs []*unstructured.Unstructured) map[schema.GroupVersionKind][]string {
+	out := map[schema.GroupVersionKind][]string{}
+	for _, o := range objs {
+		gvk := o.GroupVersionKind()
+		if !slices.Contains(out[gvk], o.GetNamespace()) {
+			out[gvk] = append(out[gvk], o.GetNamespace())
+		}
+	}
+	return out
+}
+
+func (w *driftWatcher) start(dw *destWatches, m *meta.RESTMapping, namespace string) {
+	key := m.Resource.String() + "|" + namespace
+	if dw.running[key] {
+		return
+	}
+	if err := w.startInformer(dw, m, namespace); err != nil {
+		ctrl.LoggerFrom(w.ctx).Error(err, "Cannot watch managed objects", "resource", m.Resource.String(), "namespace", namespace)
+		return
+	}
+	dw.running[key] = true
+}
+
+func (w *driftWatcher) startInformer(dw *destWatches, m *meta.RESTMapping, namespace string) error {
+	mc, err := metadata.NewForConfig(dw.dest.config)
 	if err != nil {
 		return err
 	}
-	factory := metadatainformer.NewFilteredSharedInformerFactory(mc, 30*time.Minute, metav1.NamespaceAll,
+	factory := metadatainformer.NewFilteredSharedInformerFactory(mc, 30*time.Minute, namespace,
 		func(o *metav1.ListOptions) { o.LabelSelector = landfallv1.LabelManaged + "=true" })
 	inf := factory.ForResource(m.Resource).Informer()
 	_, err = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -101,9 +165,50 @@ func (w *driftWatcher) start(dest *destination, m *meta.RESTMapping) error {
 	if err != nil {
 		return err
 	}
-	factory.Start(w.ctx.Done())
+	err = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
+		cache.DefaultWatchErrorHandler(ctx, r, err)
+		w.watchRefused(dw, err)
+	})
+	if err != nil {
+		return err
+	}
+	stop := make(chan struct{})
+	go func() { // stop with the manager, or when the destination's credentials change
+		select {
+		case <-w.ctx.Done():
+		case <-dw.stop:
+		}
+		close(stop)
+	}()
+	factory.Start(stop)
 	return nil
 }
+
+// watchRefused handles a list or watch the destination refused for its credentials (a
+// kubeconfig Secret rotated and the old credentials revoked): the owners are woken, at
+// most every refusedWake, so their next reconcile reads the Secret again, compares in full
+// and starts informers with the new credentials.
+func (w *driftWatcher) watchRefused(dw *destWatches, err error) {
+	if !apierrors.IsUnauthorized(err) && !apierrors.IsForbidden(err) {
+		return
+	}
+	w.mu.Lock()
+	stale := w.byDest[dw.dest.key] != dw
+	due := time.Since(dw.failed) >= refusedWake
+	var owners []envKey
+	if !stale && due {
+		dw.failed = time.Now()
+		owners = slices.Collect(maps.Keys(dw.owners))
+	}
+	w.mu.Unlock()
+	for _, k := range owners {
+		w.tracker.markDirty(k)
+		w.wakeApplication(k.namespace, k.app)
+	}
+}
+
+// refusedWake bounds how often a destination that refuses its watches wakes its owners.
+const refusedWake = 10 * time.Second
 
 func asMeta(obj any) *metav1.PartialObjectMetadata {
 	m, _ := obj.(*metav1.PartialObjectMetadata)
@@ -145,7 +250,11 @@ func (w *driftWatcher) wakeOwner(m *metav1.PartialObjectMetadata, dirty bool) {
 	if dirty {
 		w.tracker.markDirty(envKey{parts[0], parts[1], parts[2]})
 	}
-	app := &landfallv1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: parts[0], Name: parts[1]}}
+	w.wakeApplication(parts[0], parts[1])
+}
+
+func (w *driftWatcher) wakeApplication(namespace, name string) {
+	app := &landfallv1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
 	select {
 	case w.wake <- event.GenericEvent{Object: app}:
 	default: // the queue is full of wake-ups already; the periodic resync catches up

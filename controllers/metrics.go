@@ -3,6 +3,8 @@ package controllers
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 )
 
 // Landfall's domain metrics, registered with controller-runtime's registry so /metrics
@@ -42,8 +44,10 @@ func recordConditions(kind string, obj interface {
 	GetName() string
 }) {
 	ns, name := obj.GetNamespace(), obj.GetName()
+	present := map[string]bool{}
 	for _, c := range obj.GetConditions() {
-		for _, s := range []string{"True", "False", "Unknown"} {
+		present[c.Type] = true
+		for _, s := range conditionStatuses {
 			v := 0.0
 			if string(c.Status) == s {
 				v = 1
@@ -51,7 +55,18 @@ func recordConditions(kind string, obj interface {
 			conditionGauge.WithLabelValues(kind, ns, name, c.Type, s).Set(v)
 		}
 	}
+	// A condition that is gone (Stalled after a recovery) must not keep its last value:
+	// an alert on it would never resolve.
+	for _, typ := range []string{landfallv1.ConditionReady, landfallv1.ConditionReconciling, landfallv1.ConditionStalled} {
+		if !present[typ] {
+			for _, s := range conditionStatuses {
+				conditionGauge.DeleteLabelValues(kind, ns, name, typ, s)
+			}
+		}
+	}
 }
+
+var conditionStatuses = []string{"True", "False", "Unknown"}
 
 // forgetObject deletes every series of a deleted object.
 func forgetObject(kind, namespace, name string) {
@@ -86,6 +101,10 @@ var (
 		Name: "landfall_rollout_weight_percent",
 		Help: "Weight of the revision rolling out in an environment (100 once whole, 0 after a rollback).",
 	}, []string{"namespace", "application", "environment"})
+	periodicDrift = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "landfall_periodic_drift_total",
+		Help: "Periodic comparisons that found live objects changed which no watch reported.",
+	}, []string{"namespace", "application", "environment"})
 	pruneHolds = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "landfall_prune_holds_total",
 		Help: "Prunes held because they would delete all, or more than half, of an environment.",
@@ -93,14 +112,22 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(renderDuration, syncDuration, objectChanges, driftCorrections, pruneHolds, rollbacks, rolloutWeight)
+	metrics.Registry.MustRegister(renderDuration, syncDuration, objectChanges, driftCorrections, periodicDrift, pruneHolds, rollbacks, rolloutWeight)
 }
 
 // forgetApplication deletes every per-environment series of a deleted Application.
 func forgetApplication(namespace, name string) {
-	l := prometheus.Labels{"namespace": namespace, "application": name}
+	forgetSeries(prometheus.Labels{"namespace": namespace, "application": name})
+}
+
+// forgetEnvironment deletes the series of an environment no longer in the spec.
+func forgetEnvironment(namespace, app, env string) {
+	forgetSeries(prometheus.Labels{"namespace": namespace, "application": app, "environment": env})
+}
+
+func forgetSeries(l prometheus.Labels) {
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
-		renderDuration, syncDuration, objectChanges, driftCorrections, pruneHolds, rollbacks, rolloutWeight,
+		renderDuration, syncDuration, objectChanges, driftCorrections, periodicDrift, pruneHolds, rollbacks, rolloutWeight,
 	} {
 		v.DeletePartialMatch(l)
 	}

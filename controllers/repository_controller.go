@@ -53,7 +53,9 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 			func(r *landfallv1.Repository) any { return r.Status }))
 	}()
 	if repo.Spec.Suspend {
-		markNotReady(repo, landfallv1.ReasonSuspended, "polling is suspended; the last revision stays", false)
+		// Suspend changes nothing, Ready included: the last revision stays.
+		removeCondition(repo, landfallv1.ConditionReconciling)
+		observe(repo)
 		return ctrl.Result{}, nil
 	}
 	repo.Status.LastHandledReconcileAt = repo.Annotations[landfallv1.AnnotationReconcileRequestedAt]

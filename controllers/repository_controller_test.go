@@ -113,7 +113,7 @@ func TestRepositoryPollsAtInterval(t *testing.T) {
 	repo := newRepository(t, newNamespace(t), srv, 2*time.Second)
 	g.Eventually(func(g Gomega) string { return revisionOf(g, repo) }, timeout, poll).ShouldNot(BeEmpty())
 	next := srv.Commit(t, "main", map[string]string{"README": "two"})
-	g.Eventually(func(g Gomega) string { return revisionOf(g, repo) }, 5*time.Second, poll).Should(Equal("main@sha1:" + next))
+	g.Eventually(func(g Gomega) string { return revisionOf(g, repo) }, timeout, poll).Should(Equal("main@sha1:" + next))
 }
 
 func TestRepositoryWrongPasswordKeepsRevision(t *testing.T) {

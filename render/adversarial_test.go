@@ -73,8 +73,10 @@ func expectRefused(t *testing.T, e *Engine, c badCase) {
 	t.Helper()
 	start := time.Now()
 	res, err := e.Render(context.Background(), c.in)
-	if took := time.Since(start); took > time.Second {
-		t.Errorf("took %v to fail, want under a second", took)
+	// A generous bound: the refusal must not hang on a loaded machine; how fast it is
+	// belongs in a benchmark.
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("took %v to fail, want it bounded", took)
 	}
 	if err == nil {
 		t.Fatalf("rendered %d objects, want an error", len(res.Objects))

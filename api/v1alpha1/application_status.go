@@ -9,7 +9,8 @@ const MaxHistory = 20
 
 // ApplicationStatus is the observed state of an Application.
 type ApplicationStatus struct {
-	// ObservedGeneration is the generation last reconciled successfully.
+	// ObservedGeneration is the generation whose spec was last acted on: synced, waiting,
+	// or stalled until the user acts (kstatus reads Ready and Stalled only when it matches).
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// Revision is the Repository revision being deployed.
@@ -26,6 +27,15 @@ type ApplicationStatus struct {
 	// +listMapKey=name
 	// +optional
 	Environments []EnvironmentStatus `json:"environments,omitempty"`
+	// RemovedEnvironments were removed from the spec; their objects are pruned (through the
+	// mass-prune guard) once every environment in the spec has been applied, or left as
+	// they are when spec.prune is off. An environment of the spec may take over their
+	// objects (a rename). Deleting the Application deletes their objects too.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	RemovedEnvironments []EnvironmentStatus `json:"removedEnvironments,omitempty"`
 	// History of rollouts, newest first, at most MaxHistory entries.
 	// +kubebuilder:validation:MaxItems=20
 	// +optional
@@ -44,6 +54,10 @@ type ApplicationStatus struct {
 type EnvironmentStatus struct {
 	// Name of the environment.
 	Name string `json:"name"`
+	// Cluster the environment's objects were applied to; the local cluster when unset.
+	// Kept so that the objects of a removed environment can be found.
+	// +optional
+	Cluster *ClusterRef `json:"cluster,omitempty"`
 	// Revision applied now.
 	// +optional
 	Revision string `json:"revision,omitempty"`

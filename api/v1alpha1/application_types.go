@@ -18,6 +18,7 @@ type ApplicationSpec struct {
 	Path string `json:"path,omitempty"`
 
 	// Environments, rolled out in this order.
+	// +kubebuilder:validation:XValidation:rule="!has(self[size(self) - 1].bakeTime)",message="bakeTime is how long an environment must stay healthy before the next one starts: set it on the environment that bakes (staging), not on the last one"
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=16
 	// +listType=map
@@ -79,7 +80,9 @@ type Environment struct {
 	// +optional
 	Cluster *ClusterRef `json:"cluster,omitempty"`
 
-	// BakeTime the environment must stay healthy before the next one starts.
+	// BakeTime is how long this environment must stay healthy at a new revision before the
+	// next environment starts it: set it on staging to hold production back. The last
+	// environment has no next one, so the apiserver refuses it there.
 	// +optional
 	BakeTime *metav1.Duration `json:"bakeTime,omitempty"`
 }

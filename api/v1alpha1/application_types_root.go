@@ -36,3 +36,6 @@ type ApplicationList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Application `json:"items"`
 }
+
+// SetObservedGeneration records the generation the controller acted on.
+func (a *Application) SetObservedGeneration(g int64) { a.Status.ObservedGeneration = g }

@@ -159,3 +159,6 @@ type PreviewList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Preview `json:"items"`
 }
+
+// SetObservedGeneration records the generation the controller acted on.
+func (p *Preview) SetObservedGeneration(g int64) { p.Status.ObservedGeneration = g }

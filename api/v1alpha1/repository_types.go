@@ -158,3 +158,6 @@ type RepositoryList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Repository `json:"items"`
 }
+
+// SetObservedGeneration records the generation the controller acted on.
+func (r *Repository) SetObservedGeneration(g int64) { r.Status.ObservedGeneration = g }

@@ -56,6 +56,10 @@ func TestCRDValidation(t *testing.T) {
 		{"weights descending", "Application", setWeights(50, 25), "step weights must be strictly ascending"},
 		{"weights repeated", "Application", setWeights(50, 50), "step weights must be strictly ascending"},
 		{"canary without steps", "Application", func(s map[string]any) { delete(s["rollout"].(map[string]any), "steps") }, "a Canary rollout needs steps"},
+		{"bakeTime on the last environment", "Application", func(s map[string]any) {
+			envs := s["environments"].([]any)
+			envs[len(envs)-1].(map[string]any)["bakeTime"] = "10m"
+		}, "set it on the environment that bakes (staging), not on the last one"},
 		{"bad window kind", "Application", func(s map[string]any) {
 			s["syncWindows"] = []any{map[string]any{"kind": "maybe", "schedule": "0 18 * * 5", "duration": "1h"}}
 		}, `Unsupported value: "maybe"`},

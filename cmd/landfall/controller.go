@@ -35,6 +35,7 @@ type controllerFlags struct {
 	logJSON          bool
 	gracefulShutdown time.Duration
 	render           renderSandboxFlags
+	resync           time.Duration
 }
 
 func newControllerCmd() *cobra.Command {
@@ -60,6 +61,7 @@ func newControllerCmd() *cobra.Command {
 	fl.BoolVar(&f.logJSON, "log-json", true, "log JSON lines (false: human-readable console lines)")
 	fl.DurationVar(&f.gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second, "how long running reconciles may take to finish on SIGTERM")
 	f.render.register(fl)
+	fl.DurationVar(&f.resync, "resync", 10*time.Minute, "how often each Application is reconciled, and its live objects compared, without any event")
 	return cmd
 }
 
@@ -103,7 +105,7 @@ func runController(f *controllerFlags) error {
 	}
 	if err := controllers.Setup(mgr, controllers.Options{
 		Concurrency: f.concurrency, CacheDir: f.cacheDir, WebhookAddr: f.webhookAddr, Jitter: 0.1,
-		RenderIsolator: iso,
+		RenderIsolator: iso, Resync: f.resync,
 	}); err != nil {
 		return fmt.Errorf("setting up controllers: %w", err)
 	}

@@ -21,6 +21,9 @@ type Options struct {
 	// whose owner annotation names another owner, when Owner is set.
 	OwnerAnnotation string
 	Owner           string
+	// PreviousOwners may be taken over by Apply: owners the caller replaces, such as an
+	// environment that was renamed. Prune still deletes only objects of Owner.
+	PreviousOwners []string
 	// WaveAnnotation is the annotation whose integer value orders objects within a stage
 	// (landfall.dev/sync-wave); lower waves first, 0 when absent. Empty: no waves.
 	WaveAnnotation string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -140,7 +141,7 @@ func (m *Manager) checkOwner(live *unstructured.Unstructured) error {
 		return nil
 	}
 	got := live.GetAnnotations()[m.opts.OwnerAnnotation]
-	if got == "" || got == m.opts.Owner {
+	if got == "" || got == m.opts.Owner || slices.Contains(m.opts.PreviousOwners, got) {
 		return nil
 	}
 	return fmt.Errorf("%w: annotation %s is %q, not %q", ErrOwnedByOther, m.opts.OwnerAnnotation, got, m.opts.Owner)

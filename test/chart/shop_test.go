@@ -235,6 +235,30 @@ func (s *shopApp) envStatus(g Gomega, app *landfallv1.Application) landfallv1.En
 	return landfallv1.EnvironmentStatus{}
 }
 
+// expectHealed turns self-heal on, edits the ConfigMap by hand and waits for the
+// controller to put it back.
+func (s *shopApp) expectHealed(t *testing.T) {
+	t.Helper()
+	g := NewWithT(t)
+	ctx := context.Background()
+	app := s.get(g)
+	patch := client.MergeFrom(app.DeepCopy())
+	app.Spec.SelfHeal = true
+	g.Expect(s.f.admin.Patch(ctx, app, patch)).To(Succeed())
+	g.Eventually(func(g Gomega) int64 { return s.get(g).Status.ObservedGeneration }).
+		WithTimeout(30 * time.Second).Should(BeNumerically(">=", app.Generation))
+	cm := &corev1.ConfigMap{}
+	key := client.ObjectKey{Namespace: s.target, Name: "greeting"}
+	g.Expect(s.f.admin.Get(ctx, key, cm)).To(Succeed())
+	want := cm.Data["greeting"]
+	cm.Data["greeting"] = "edited by hand"
+	g.Expect(s.f.admin.Update(ctx, cm)).To(Succeed())
+	g.Eventually(func(g Gomega) string {
+		g.Expect(s.f.admin.Get(ctx, key, cm)).To(Succeed())
+		return cm.Data["greeting"]
+	}).WithTimeout(30*time.Second).WithPolling(100*time.Millisecond).Should(Equal(want), "the hand edit in %s is healed", s.target)
+}
+
 // setHealthTimeout gives the Application a rollout policy with this health timeout, and
 // waits until the controller has acted on it.
 func (s *shopApp) setHealthTimeout(t *testing.T, timeout time.Duration) {

@@ -27,6 +27,8 @@ type fleet struct {
 	e    *env
 	f    *fixture
 	apps int
+	// resync is the controller's --resync: how often each Application compares its live objects.
+	resync time.Duration
 	// Set by deploy.
 	deployed        bool
 	syncWall        time.Duration // first Application created → last one Ready
@@ -47,19 +49,23 @@ type fleet struct {
 //     namespaces and objects. Targets ≤ 60 s and ≤ 64 KiB per Application.
 //   - steady-state: a window (LANDFALL_BENCH_STEADY, default 60s) with nothing changed,
 //     counting Landfall's write requests in the apiserver's audit log (the controller has a
-//     client certificate of its own). Target 0.
+//     client certificate of its own). Target 0. The controller resyncs every
+//     LANDFALL_BENCH_RESYNC (default 1m, a tenth of the default), so the window holds the
+//     periodic comparison of every Application: its requests and CPU per minute are
+//     reported.
 func BenchmarkApplications(b *testing.B) {
 	apps := envInt(b, "LANDFALL_BENCH_APPS", 1000)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	e, err := startEnv(ctx, "fleet", 2)
+	resync := envDuration(b, "LANDFALL_BENCH_RESYNC", time.Minute)
+	e, err := startEnv(ctx, "fleet", 2, "--resync="+resync.String())
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(e.stop)
 	e.dumpOnFailure(b)
 	// Polling at the default interval (1m), as a user would leave it.
-	fl := &fleet{e: e, apps: apps, f: newFixtureInterval(b, e, testdata(b, "fleet", "apps/api"), nil)}
+	fl := &fleet{e: e, apps: apps, resync: resync, f: newFixtureInterval(b, e, testdata(b, "fleet", "apps/api"), nil)}
 
 	b.Run("initial-sync", func(b *testing.B) {
 		fl.deploy(b)
@@ -273,6 +279,7 @@ func (fl *fleet) steadyState(b *testing.B, window time.Duration) {
 	must(b, err)
 	offset := fileSize(fl.e.cluster.AuditLog())
 	from := time.Now()
+	usage := fl.usage(b)
 	b.ResetTimer()
 	// The window is the measurement itself: nothing is awaited, time has to pass.
 	select {
@@ -282,6 +289,7 @@ func (fl *fleet) steadyState(b *testing.B, window time.Duration) {
 	}
 	b.StopTimer()
 	to := time.Now()
+	ctrlCPU, _, requests := usage()
 	allAfter, err := apiserverWrites(ctx, cs)
 	must(b, err)
 	wc, err := auditedWrites(fl.e.cluster.AuditLog(), offset, controllerUser, from, to)
@@ -291,6 +299,12 @@ func (fl *fleet) steadyState(b *testing.B, window time.Duration) {
 	b.ReportMetric(float64(wc.dryRuns), "landfall_dry_runs")
 	b.ReportMetric(allAfter-allBefore, "all_clients_writes")
 	b.ReportMetric(window.Seconds(), "window_s")
+	perMinute := time.Minute.Seconds() / window.Seconds()
+	b.ReportMetric(requests*perMinute, "landfall_requests/min")
+	b.ReportMetric(ctrlCPU.Seconds()*perMinute, "ctrl_cpu_s/min")
+	b.Logf("in the window, with the periodic comparison of every Application (resync %s): the controller made "+
+		"%.0f requests per minute (%.2f per Application) and used %.2f s of CPU per minute",
+		fl.resync, requests*perMinute, requests*perMinute/float64(fl.apps), ctrlCPU.Seconds()*perMinute)
 	b.Logf("%s idle with %d Applications: Landfall made %d write requests (target 0) and %d dry runs, "+
 		"by the audit log of user %q%s; all clients together (controller-manager, kwok node heartbeats, "+
 		"the apiserver's own leases, Landfall) made %.0f writes by apiserver_request_total",

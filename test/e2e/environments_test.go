@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -24,13 +23,7 @@ func TestEnvironmentsAcrossClusters(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	e := shared(t)
-	startCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	remote, err := startCluster(startCtx, "remote", t.TempDir(), 2)
-	must(t, err)
-	t.Cleanup(remote.Stop)
-	remoteK8s, err := client.New(remote.Config, client.Options{Scheme: scheme})
-	must(t, err)
+	remote, remoteK8s := startRemote(t, "remote", 2)
 
 	f := newFixture(t, e, testdata(t, "shop", "apps/shop"))
 	kubeconfig, err := remote.UserKubeconfig("landfall-remote", "system:masters")

@@ -26,9 +26,10 @@ func TestDenyWindow(t *testing.T) {
 	f := newFixture(t, e, testdata(t, "web", "apps/web"))
 	target := f.ns + "-staging"
 
-	// A deny window that began at the start of this minute and ends 15 s from now.
+	// A deny window that began at the start of this minute and ends 45 s from now: long
+	// enough for a loaded machine to see the hold while it lasts.
 	now := time.Now().UTC()
-	ends := now.Truncate(time.Second).Add(15 * time.Second)
+	ends := now.Truncate(time.Second).Add(45 * time.Second)
 	began := now.Truncate(time.Minute)
 	window := landfallv1.SyncWindow{Kind: landfallv1.SyncWindowDeny, TimeZone: "UTC",
 		Schedule: fmt.Sprintf("%d %d * * *", began.Minute(), began.Hour()),
