@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,14 +10,9 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
-	"github.com/landfall-dev/landfall/controllers"
-	"github.com/landfall-dev/landfall/test/cluster"
 	"github.com/landfall-dev/landfall/test/gitserver"
 )
 
@@ -39,26 +32,12 @@ data: {mode: blue}
 // controllers running, and checks diff never shows a Secret value.
 func TestCLIAgainstController(t *testing.T) {
 	g := NewWithT(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	env, err := cluster.NewEnvtest()
-	g.Expect(err).NotTo(HaveOccurred())
-	cfg, err := env.Start()
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(func() { _ = env.Stop() })
-	kubeconfig := writeKubeconfig(t, env)
-
-	scheme, _ := controllers.NewScheme()
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(controllers.Setup(mgr, controllers.Options{Concurrency: 2, CacheDir: t.TempDir()})).To(Succeed())
-	go func() { _ = mgr.Start(ctx) }()
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	g.Expect(err).NotTo(HaveOccurred())
+	f := controlPlane(t)
+	ctx, c, kubeconfig := f.ctx, f.client, f.kubeconfig
 
 	srv := gitserver.New(t, gitserver.Options{})
 	srv.Commit(t, "main", map[string]string{"app/secret.yaml": cliSecret, "app/cm.yaml": cliConfigMap})
-	createApp(g, c, srv)
+	createApp(g, c, srv, "default", "shop-staging")
 
 	run := func(args ...string) (string, error) {
 		var out bytes.Buffer
@@ -115,34 +94,23 @@ func TestCLIAgainstController(t *testing.T) {
 	g.Expect(app.Spec.Suspend).To(BeFalse())
 }
 
-func createApp(g *WithT, c client.Client, srv *gitserver.Server) {
+// createApp creates a Repository and an Application with one environment, staging, that
+// deploys to target.
+func createApp(g *WithT, c client.Client, srv *gitserver.Server, ns, target string) {
 	ctx := context.Background()
-	g.Expect(c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git", Namespace: "default"},
+	if ns != "default" {
+		g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	}
+	g.Expect(c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git", Namespace: ns},
 		StringData: map[string]string{"username": srv.Username, "password": srv.Password}})).To(Succeed())
 	g.Expect(c.Create(ctx, &landfallv1.Repository{
-		ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "default"},
+		ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: ns},
 		Spec: landfallv1.RepositorySpec{URL: srv.URL, Ref: landfallv1.GitRef{Branch: "main"}, Insecure: true,
 			SecretRef: &landfallv1.LocalObjectReference{Name: "git"}},
 	})).To(Succeed())
 	g.Expect(c.Create(ctx, &landfallv1.Application{
-		ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "default"},
+		ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: ns},
 		Spec: landfallv1.ApplicationSpec{RepositoryRef: landfallv1.LocalObjectReference{Name: "shop"}, Path: "app",
-			Environments: []landfallv1.Environment{{Name: "staging", Namespace: "shop-staging"}}, Prune: true},
+			Environments: []landfallv1.Environment{{Name: "staging", Namespace: target}}, Prune: true},
 	})).To(Succeed())
-}
-
-func writeKubeconfig(t *testing.T, env *envtest.Environment) string {
-	user, err := env.AddUser(envtest.User{Name: "cli", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(path, kc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }

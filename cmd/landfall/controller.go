@@ -43,8 +43,13 @@ func newControllerCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "controller",
 		Short: "Run the Landfall controller",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runController(f) },
+		Example: `  # As the chart runs it, in the cluster
+  landfall controller --leader-elect
+
+  # Against the cluster of your kubeconfig, for two namespaces, with readable logs
+  landfall controller --kubeconfig ~/.kube/config --watch-namespaces team-a,team-b --log-json=false --leader-elect=false`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runController(f) },
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file; in-cluster config or $KUBECONFIG when empty")

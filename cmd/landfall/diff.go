@@ -19,7 +19,13 @@ func newDiffCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "diff APPLICATION",
 		Short: "Show what a sync would change: live objects against Git, Secret values masked",
-		Args:  cobra.ExactArgs(1),
+		Example: `  # Every environment of an Application
+  landfall diff shop -n landfall-system
+
+  # One environment; exit 1 when it differs (2 on an error), for scripts
+  landfall diff shop --env production --exit-code`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeApplications(&k),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, cfg, ns, err := k.client()
 			if err != nil {
@@ -55,6 +61,7 @@ func newDiffCmd() *cobra.Command {
 	}
 	k.register(cmd)
 	cmd.Flags().StringVar(&env, "env", "", "only this environment")
+	_ = cmd.RegisterFlagCompletionFunc("env", completeEnvironments(&k))
 	cmd.Flags().BoolVar(&color, "color", isTerminal(os.Stdout), "colour the diff")
 	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit 1 when there are differences")
 	return cmd

@@ -24,6 +24,11 @@ func newHealthCmd() *cobra.Command {
 		Long: "Print one line per object, Kind/name STATUS message, judged from the objects' status\n" +
 			"as `kubectl get -o yaml` shows it. FILE may hold several documents and kind: List;\n" +
 			"use - for standard input. The exit code is non-zero only for unreadable input.",
+		Example: `  # The health of what a namespace runs
+  kubectl get deploy,sts,pvc -n shop -o yaml | landfall health -f -
+
+  # Of objects saved to a file
+  landfall health -f objects.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			in, closeIn, err := openInput(file, cmd.InOrStdin())

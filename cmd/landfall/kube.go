@@ -2,44 +2,48 @@ package main
 
 import (
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/landfall-dev/landfall/controllers"
 )
 
-// kubeFlags find the cluster as kubectl does: --kubeconfig, $KUBECONFIG, ~/.kube/config.
+// kubeFlags find the cluster as kubectl does: the standard kubeconfig flags of cli-runtime
+// (--kubeconfig, --context, --as, --token, --server, --request-timeout, -n, …), $KUBECONFIG,
+// ~/.kube/config. A command that talks to a cluster declares `var k kubeFlags`, calls
+// k.register(cmd) and then k.client() in RunE.
 type kubeFlags struct {
-	kubeconfig string
-	context    string
-	namespace  string
+	config        *genericclioptions.ConfigFlags
+	allNamespaces bool
 }
 
 func (k *kubeFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&k.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
-	cmd.Flags().StringVar(&k.context, "context", "", "kubeconfig context")
-	cmd.Flags().StringVarP(&k.namespace, "namespace", "n", "", "namespace of the Application (default: the context's)")
+	k.config = genericclioptions.NewConfigFlags(true)
+	k.config.AddFlags(cmd.Flags())
+	_ = cmd.RegisterFlagCompletionFunc("namespace", completeNamespaces(k))
 }
 
-func (k *kubeFlags) loader() clientcmd.ClientConfig {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = k.kubeconfig
-	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: k.context})
+// registerAll adds -A, for the commands that list.
+func (k *kubeFlags) registerAll(cmd *cobra.Command, what string) {
+	cmd.Flags().BoolVarP(&k.allNamespaces, "all-namespaces", "A", false, what+" of every namespace")
+}
+
+// namespace is -n, else the kubeconfig context's namespace, else default.
+func (k *kubeFlags) namespace() (string, error) {
+	ns, _, err := k.config.ToRawKubeConfigLoader().Namespace()
+	return ns, err
 }
 
 // client returns a client that knows Landfall's kinds, its config, and the namespace to use.
 func (k *kubeFlags) client() (client.Client, *rest.Config, string, error) {
-	cc := k.loader()
-	cfg, err := cc.ClientConfig()
+	cfg, err := k.config.ToRESTConfig()
 	if err != nil {
 		return nil, nil, "", err
 	}
-	ns := k.namespace
-	if ns == "" {
-		if ns, _, err = cc.Namespace(); err != nil {
-			return nil, nil, "", err
-		}
+	ns, err := k.namespace()
+	if err != nil {
+		return nil, nil, "", err
 	}
 	scheme, err := controllers.NewScheme()
 	if err != nil {
@@ -47,4 +51,8 @@ func (k *kubeFlags) client() (client.Client, *rest.Config, string, error) {
 	}
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	return c, cfg, ns, err
+}
+
+func objectKey(namespace, name string) client.ObjectKey {
+	return client.ObjectKey{Namespace: namespace, Name: name}
 }

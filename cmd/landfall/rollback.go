@@ -17,7 +17,13 @@ func newRollbackCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollback APPLICATION --env ENVIRONMENT [--to REVISION]",
 		Short: "Put an environment back on a revision (its last healthy one by default) and pin it there until resume",
-		Args:  cobra.ExactArgs(1),
+		Example: `  # Back to the environment's last healthy revision
+  landfall rollback shop --env production
+
+  # To a revision of the history (landfall history shop --env production)
+  landfall rollback shop --env production --to main@sha1:4f2c9e0…`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeApplications(&k),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, _, ns, err := k.client()
 			if err != nil {
@@ -44,6 +50,8 @@ func newRollbackCmd() *cobra.Command {
 	cmd.Flags().StringVar(&env, "env", "", "the environment to roll back (required)")
 	cmd.Flags().StringVar(&to, "to", "", "the revision to go to (default: the environment's last healthy revision, else the one before the current)")
 	_ = cmd.MarkFlagRequired("env")
+	_ = cmd.RegisterFlagCompletionFunc("env", completeEnvironments(&k))
+	_ = cmd.RegisterFlagCompletionFunc("to", completeRevisions(&k, &env))
 	return cmd
 }
 

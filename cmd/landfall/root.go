@@ -11,8 +11,14 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	// Each command lives in its own file as newXCmd.
+	// Each command lives in its own file as newXCmd. A command that talks to a cluster takes
+	// kubeFlags (kube.go); one that shows objects takes outputFlags (output.go).
 	root.AddCommand(
+		newGetCmd(),
+		newReconcileCmd(),
+		newEventsCmd(),
+		newHistoryCmd(),
+		newTreeCmd(),
 		newVersionCmd(),
 		newHealthCmd(),
 		newControllerCmd(),

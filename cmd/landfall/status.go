@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
@@ -15,11 +16,18 @@ import (
 
 func newStatusCmd() *cobra.Command {
 	var k kubeFlags
-	var all bool
+	var o *outputFlags
 	cmd := &cobra.Command{
 		Use:   "status [APPLICATION]",
 		Short: "Show Applications and their environments: revision, sync, health, message",
-		Args:  cobra.MaximumNArgs(1),
+		Example: `  # Every Application of the current namespace, one line per environment
+  landfall status
+
+  # Of every namespace; or one Application as YAML
+  landfall status -A
+  landfall status shop -o yaml`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeApplications(&k),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, _, ns, err := k.client()
 			if err != nil {
@@ -32,15 +40,27 @@ func newStatusCmd() *cobra.Command {
 					return err
 				}
 				apps.Items = append(apps.Items, *app)
-			} else if err := listApps(cmd.Context(), c, ns, all, apps); err != nil {
+			} else if err := listApps(cmd.Context(), c, ns, k.allNamespaces, apps); err != nil {
 				return err
+			}
+			if !o.table() {
+				return o.printObjects(cmd.OutOrStdout(), appObjects(apps.Items), len(args) == 1)
 			}
 			return printStatus(cmd.OutOrStdout(), apps.Items)
 		},
 	}
 	k.register(cmd)
-	cmd.Flags().BoolVarP(&all, "all-namespaces", "A", false, "Applications of every namespace")
+	k.registerAll(cmd, "Applications")
+	o = addOutputFlags(cmd)
 	return cmd
+}
+
+func appObjects(apps []landfallv1.Application) []runtime.Object {
+	objs := make([]runtime.Object, len(apps))
+	for i := range apps {
+		objs[i] = &apps[i]
+	}
+	return objs
 }
 
 func listApps(ctx context.Context, c client.Client, ns string, all bool, apps *landfallv1.ApplicationList) error {

@@ -18,9 +18,11 @@ func newResumeCmd() *cobra.Command  { return suspendCmd("resume", false) }
 func suspendCmd(verb string, suspend bool) *cobra.Command {
 	var k kubeFlags
 	cmd := &cobra.Command{
-		Use:   verb + " APPLICATION",
-		Short: map[bool]string{true: "Stop syncing an Application; live objects stay as they are", false: "Sync a suspended Application again"}[suspend],
-		Args:  cobra.ExactArgs(1),
+		Use:               verb + " APPLICATION",
+		Short:             map[bool]string{true: "Stop syncing an Application; live objects stay as they are", false: "Sync a suspended Application again"}[suspend],
+		Example:           "  landfall " + verb + " shop -n landfall-system",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeApplications(&k),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, _, ns, err := k.client()
 			if err != nil {

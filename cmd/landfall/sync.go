@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
@@ -19,7 +18,13 @@ func newSyncCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sync APPLICATION",
 		Short: "Ask the controller to sync an Application now, and wait until it has",
-		Args:  cobra.ExactArgs(1),
+		Example: `  # Sync now and wait up to two minutes for the result
+  landfall sync shop -n landfall-system
+
+  # Only ask; do not wait
+  landfall sync shop --timeout 0`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeApplications(&k),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, _, ns, err := k.client()
 			if err != nil {
@@ -48,11 +53,11 @@ func newSyncCmd() *cobra.Command {
 // waitHandled waits until the controller has handled the sync request, then prints status.
 func waitHandled(ctx context.Context, c client.Client, key client.ObjectKey, stamp string, timeout time.Duration, cmd *cobra.Command) error {
 	app := &landfallv1.Application{}
-	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+	err := waitUntil(ctx, timeout, newProgress(cmd.OutOrStdout()), func(ctx context.Context) (bool, string, error) {
 		if err := c.Get(ctx, key, app); err != nil {
-			return false, err
+			return false, "", err
 		}
-		return app.Status.LastHandledSyncAt == stamp, nil
+		return app.Status.LastHandledSyncAt == stamp, currentStep(app.Status.Conditions), nil
 	})
 	if err != nil {
 		return fmt.Errorf("waiting for the controller to sync %s: %w", key, err)

@@ -12,9 +12,10 @@ var version = "dev"
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version of landfall",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print the version of landfall",
+		Example: `  landfall version`,
+		Args:    cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
 			fmt.Fprintf(cmd.OutOrStdout(), "landfall %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		},

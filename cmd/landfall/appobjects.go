@@ -1,0 +1,44 @@
+package main
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/sync/inventory"
+)
+
+// appEntries are the objects an Application applied, from each environment's inventory in
+// status (only the environment named, when env is set).
+func appEntries(app *landfallv1.Application, env string) ([]inventory.Entry, error) {
+	var entries []inventory.Entry
+	found := env == ""
+	for _, st := range app.Status.Environments {
+		if env != "" && st.Name != env {
+			continue
+		}
+		found = true
+		if st.Inventory == nil {
+			continue
+		}
+		inv, err := inventory.Decode(st.Inventory.Entries)
+		if err != nil {
+			return nil, fmt.Errorf("inventory of %s: %w", st.Name, err)
+		}
+		entries = append(entries, inv.Entries()...)
+	}
+	if !found {
+		return nil, fmt.Errorf("application %s has no status for environment %q", app.Name, env)
+	}
+	return entries, nil
+}
+
+// emptyObject is an object of the entry's type and name, to read into.
+func emptyObject(e inventory.Entry) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(e.GroupVersionKind())
+	u.SetNamespace(e.Namespace)
+	u.SetName(e.Name)
+	return u
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/duration"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+)
+
+func newHistoryCmd() *cobra.Command {
+	var k kubeFlags
+	var env string
+	var o *outputFlags
+	cmd := &cobra.Command{
+		Use:   "history APPLICATION [--env ENVIRONMENT]",
+		Short: "Show the revisions an Application rolled out, with their results and causes, newest last",
+		Example: `  landfall history shop
+  landfall history shop --env production
+
+  # The revisions only, for a script
+  landfall history shop --env production -o jsonpath='{.items[*].revision}'`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeApplications(&k),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, _, ns, err := k.client()
+			if err != nil {
+				return err
+			}
+			app := &landfallv1.Application{}
+			if err := c.Get(cmd.Context(), objectKey(ns, args[0]), app); err != nil {
+				return err
+			}
+			var entries []landfallv1.HistoryEntry
+			for _, h := range app.Status.History {
+				if env == "" || h.Environment == env {
+					entries = append(entries, h)
+				}
+			}
+			sort.SliceStable(entries, func(i, j int) bool { return entries[i].StartedAt.Before(&entries[j].StartedAt) })
+			if !o.table() {
+				return printEntries(cmd, o, entries)
+			}
+			return printHistory(cmd, entries, o.wide())
+		},
+	}
+	k.register(cmd)
+	o = addOutputFlags(cmd)
+	cmd.Flags().StringVar(&env, "env", "", "only this environment")
+	_ = cmd.RegisterFlagCompletionFunc("env", completeEnvironments(&k))
+	return cmd
+}
+
+// printEntries writes history entries as the items of a v1 List, so -o json, yaml and
+// jsonpath read them as they read objects.
+func printEntries(cmd *cobra.Command, o *outputFlags, entries []landfallv1.HistoryEntry) error {
+	list := newList()
+	for i := range entries {
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&entries[i])
+		if err != nil {
+			return err
+		}
+		list.Items = append(list.Items, unstructured.Unstructured{Object: m})
+	}
+	p, err := o.print.ToPrinter()
+	if err != nil {
+		return err
+	}
+	return p.PrintObj(list, cmd.OutOrStdout())
+}
+
+func printHistory(cmd *cobra.Command, entries []landfallv1.HistoryEntry, wide bool) error {
+	if len(entries) == 0 {
+		fmt.Fprintln(cmd.ErrOrStderr(), "No history yet")
+		return nil
+	}
+	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ENVIRONMENT\tREVISION\tRESULT\tSTARTED\tDURATION\tMESSAGE")
+	for _, h := range entries {
+		rev, msg := shortRevision(h.Revision), oneLine(h.Message, 80)
+		if wide {
+			rev, msg = h.Revision, h.Message
+		}
+		took := "-"
+		if h.FinishedAt != nil {
+			took = h.FinishedAt.Sub(h.StartedAt.Time).Round(time.Second).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s ago\t%s\t%s\n", h.Environment, rev, h.Result,
+			duration.HumanDuration(time.Since(h.StartedAt.Time)), took, msg)
+	}
+	return tw.Flush()
+}

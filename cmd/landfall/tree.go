@@ -1,0 +1,135 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/health"
+)
+
+func newTreeCmd() *cobra.Command {
+	var k kubeFlags
+	var env string
+	var o *outputFlags
+	cmd := &cobra.Command{
+		Use:   "tree APPLICATION --env ENVIRONMENT",
+		Short: "Show the objects an environment of an Application runs, with the health of each",
+		Example: `  landfall tree shop --env staging
+
+  # The live objects themselves
+  landfall tree shop --env staging -o yaml`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeApplications(&k),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, _, ns, err := k.client()
+			if err != nil {
+				return err
+			}
+			app := &landfallv1.Application{}
+			if err := c.Get(cmd.Context(), objectKey(ns, args[0]), app); err != nil {
+				return err
+			}
+			nodes, err := treeNodes(cmd, c, app, env)
+			if err != nil {
+				return err
+			}
+			if !o.table() {
+				var objs []runtime.Object
+				for _, n := range nodes {
+					if n.live != nil {
+						objs = append(objs, maskSecret(n.live))
+					}
+				}
+				return o.printObjects(cmd.OutOrStdout(), objs, false)
+			}
+			printTree(cmd.OutOrStdout(), app, env, nodes)
+			return nil
+		},
+	}
+	k.register(cmd)
+	o = addOutputFlags(cmd)
+	cmd.Flags().StringVar(&env, "env", "", "the environment (required)")
+	_ = cmd.MarkFlagRequired("env")
+	_ = cmd.RegisterFlagCompletionFunc("env", completeEnvironments(&k))
+	return cmd
+}
+
+type treeNode struct {
+	id     string
+	live   *unstructured.Unstructured // nil when missing
+	health health.Result
+}
+
+// treeNodes reads every object of the environment's inventory and judges its health.
+func treeNodes(cmd *cobra.Command, c client.Client, app *landfallv1.Application, env string) ([]treeNode, error) {
+	entries, err := appEntries(app, env)
+	if err != nil {
+		return nil, err
+	}
+	nodes := make([]treeNode, 0, len(entries))
+	for _, e := range entries {
+		obj := emptyObject(e)
+		n := treeNode{id: e.Kind + "/" + e.Name}
+		if e.Namespace != "" {
+			n.id = e.Kind + " " + e.Namespace + "/" + e.Name
+		}
+		switch err := c.Get(cmd.Context(), client.ObjectKeyFromObject(obj), obj); {
+		case apierrors.IsNotFound(err):
+			n.health = health.Result{Status: health.Unknown, Message: "missing: not in the cluster"}
+		case err != nil:
+			return nil, fmt.Errorf("reading %s: %w", n.id, err)
+		default:
+			n.live, n.health = obj, health.Of(obj)
+		}
+		nodes = append(nodes, n)
+	}
+	return nodes, nil
+}
+
+func printTree(w io.Writer, app *landfallv1.Application, env string, nodes []treeNode) {
+	st := landfallv1.EnvironmentStatus{}
+	for _, s := range app.Status.Environments {
+		if s.Name == env {
+			st = s
+		}
+	}
+	fmt.Fprintf(w, "Application %s/%s, environment %s at %s: %s, %s\n", app.Namespace, app.Name, env,
+		shortRevision(st.Revision), st.Sync, st.Health)
+	for i, n := range nodes {
+		branch := "├── "
+		if i == len(nodes)-1 {
+			branch = "└── "
+		}
+		line := fmt.Sprintf("%s%s  %s", branch, n.id, n.health.Status)
+		if n.health.Message != "" {
+			line += "  " + oneLine(n.health.Message, 80)
+		}
+		fmt.Fprintln(w, line)
+	}
+}
+
+// maskSecret keeps a Secret's keys and hides their values: Secret data never leaves the
+// cluster through Landfall.
+func maskSecret(obj *unstructured.Unstructured) *unstructured.Unstructured {
+	if obj.GetAPIVersion() != "v1" || obj.GetKind() != "Secret" {
+		return obj
+	}
+	obj = obj.DeepCopy()
+	for _, field := range []string{"data", "stringData"} {
+		values, _, _ := unstructured.NestedMap(obj.Object, field)
+		for k := range values {
+			values[k] = "***"
+		}
+		if values != nil {
+			_ = unstructured.SetNestedMap(obj.Object, values, field)
+		}
+	}
+	return obj
+}
