@@ -12,6 +12,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/landfall-dev/landfall/controllers"
+	"github.com/landfall-dev/landfall/render"
+	"github.com/landfall-dev/landfall/sandbox"
 	"github.com/landfall-dev/landfall/test/cluster"
 )
 
@@ -30,7 +32,10 @@ var (
 	stopFixture = func() {}
 )
 
+// TestMain lets this test binary be the render sandbox child of the commands it runs, as
+// the landfall binary is for itself, and stops the shared apiserver at the end.
 func TestMain(m *testing.M) {
+	sandbox.Main(render.ServeIsolated)
 	code := m.Run()
 	stopFixture()
 	os.Exit(code)
