@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -10,13 +11,14 @@ import (
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 )
 
-// Shell completion of Application, environment and revision names, read from the cluster
-// the command's flags point at. A completion that cannot reach the cluster offers nothing.
+// Shell completion of Application, Repository, environment, revision and namespace names,
+// read from the cluster the command's flags point at. A completion that cannot reach the
+// cluster offers nothing.
 
 const noFiles = cobra.ShellCompDirectiveNoFileComp
 
-// completeApplications completes the first argument with the Applications of the namespace.
-func completeApplications(k *kubeFlags) cobra.CompletionFunc {
+// completeFirstArg completes the first argument with the names list returns.
+func completeFirstArg(k *kubeFlags, list func(ctx context.Context, c client.Client, ns string) ([]string, error)) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, noFiles
@@ -25,111 +27,100 @@ func completeApplications(k *kubeFlags) cobra.CompletionFunc {
 		if err != nil {
 			return nil, noFiles
 		}
-		apps := &landfallv1.ApplicationList{}
-		if err := listApps(cmd.Context(), c, ns, false, apps); err != nil {
+		names, err := list(cmd.Context(), c, ns)
+		if err != nil {
 			return nil, noFiles
 		}
-		var out []cobra.Completion
-		for _, a := range apps.Items {
-			out = appendPrefixed(out, prefix, a.Name)
-		}
-		return out, noFiles
+		return withPrefix(names, prefix), noFiles
 	}
+}
+
+// completeApplications completes the first argument with the Applications of the namespace.
+func completeApplications(k *kubeFlags) cobra.CompletionFunc {
+	return completeFirstArg(k, func(ctx context.Context, c client.Client, ns string) ([]string, error) {
+		apps := &landfallv1.ApplicationList{}
+		err := c.List(ctx, apps, client.InNamespace(ns))
+		names := make([]string, len(apps.Items))
+		for i, a := range apps.Items {
+			names[i] = a.Name
+		}
+		return names, err
+	})
+}
+
+// completeRepositories completes the first argument with the Repositories of the namespace.
+func completeRepositories(k *kubeFlags) cobra.CompletionFunc {
+	return completeFirstArg(k, func(ctx context.Context, c client.Client, ns string) ([]string, error) {
+		repos := &landfallv1.RepositoryList{}
+		err := c.List(ctx, repos, client.InNamespace(ns))
+		names := make([]string, len(repos.Items))
+		for i, r := range repos.Items {
+			names[i] = r.Name
+		}
+		return names, err
+	})
+}
+
+// completeNamespaces completes -n.
+func completeNamespaces(k *kubeFlags) cobra.CompletionFunc {
+	return completeFirstArg(k, func(ctx context.Context, c client.Client, _ string) ([]string, error) {
+		list := &corev1.NamespaceList{}
+		err := c.List(ctx, list)
+		names := make([]string, len(list.Items))
+		for i, n := range list.Items {
+			names[i] = n.Name
+		}
+		return names, err
+	})
 }
 
 // completeEnvironments completes --env with the environments of the Application named first.
 func completeEnvironments(k *kubeFlags) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		app, ok := completionApp(cmd, k, args)
-		if !ok {
+		if len(args) == 0 {
 			return nil, noFiles
 		}
-		var out []cobra.Completion
-		for _, e := range app.Spec.Environments {
-			out = appendPrefixed(out, prefix, e.Name)
+		_, app, err := k.application(cmd.Context(), args[0])
+		if err != nil {
+			return nil, noFiles
 		}
-		return out, noFiles
+		var names []string
+		for _, e := range app.Spec.Environments {
+			names = append(names, e.Name)
+		}
+		return withPrefix(names, prefix), noFiles
 	}
 }
 
 // completeRevisions completes a revision with those the Application's history holds (for
-// --env, when it is given), newest first.
+// --env, when it is given), in the history's order.
 func completeRevisions(k *kubeFlags, env *string) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		app, ok := completionApp(cmd, k, args)
-		if !ok {
+		if len(args) == 0 {
+			return nil, noFiles
+		}
+		_, app, err := k.application(cmd.Context(), args[0])
+		if err != nil {
 			return nil, noFiles
 		}
 		seen := map[string]bool{}
-		var out []cobra.Completion
+		var names []string
 		for _, h := range app.Status.History {
 			if (*env == "" || h.Environment == *env) && !seen[h.Revision] {
 				seen[h.Revision] = true
-				out = appendPrefixed(out, prefix, h.Revision)
+				names = append(names, h.Revision)
 			}
 		}
-		return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveKeepOrder
+		return withPrefix(names, prefix), noFiles | cobra.ShellCompDirectiveKeepOrder
 	}
 }
 
-// completeRepositories completes the first argument with the Repositories of the namespace.
-func completeRepositories(k *kubeFlags) cobra.CompletionFunc {
-	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		if len(args) > 0 {
-			return nil, noFiles
+func withPrefix(names []string, prefix string) []cobra.Completion {
+	var out []cobra.Completion
+	for _, n := range names {
+		if strings.HasPrefix(n, prefix) {
+			out = append(out, n)
 		}
-		c, _, ns, err := k.client()
-		if err != nil {
-			return nil, noFiles
-		}
-		repos := &landfallv1.RepositoryList{}
-		if err := c.List(cmd.Context(), repos, client.InNamespace(ns)); err != nil {
-			return nil, noFiles
-		}
-		var out []cobra.Completion
-		for _, r := range repos.Items {
-			out = appendPrefixed(out, prefix, r.Name)
-		}
-		return out, noFiles
-	}
-}
-
-func completeNamespaces(k *kubeFlags) cobra.CompletionFunc {
-	return func(cmd *cobra.Command, _ []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		c, _, _, err := k.client()
-		if err != nil {
-			return nil, noFiles
-		}
-		list := &corev1.NamespaceList{}
-		if err := c.List(cmd.Context(), list); err != nil {
-			return nil, noFiles
-		}
-		var out []cobra.Completion
-		for _, n := range list.Items {
-			out = appendPrefixed(out, prefix, n.Name)
-		}
-		return out, noFiles
-	}
-}
-
-func completionApp(cmd *cobra.Command, k *kubeFlags, args []string) (*landfallv1.Application, bool) {
-	if len(args) == 0 {
-		return nil, false
-	}
-	c, _, ns, err := k.client()
-	if err != nil {
-		return nil, false
-	}
-	app := &landfallv1.Application{}
-	if err := c.Get(cmd.Context(), objectKey(ns, args[0]), app); err != nil {
-		return nil, false
-	}
-	return app, true
-}
-
-func appendPrefixed(out []cobra.Completion, prefix, name string) []cobra.Completion {
-	if strings.HasPrefix(name, prefix) {
-		out = append(out, name)
 	}
 	return out
 }

@@ -29,12 +29,8 @@ func newHistoryCmd() *cobra.Command {
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeApplications(&k),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, ns, err := k.client()
+			_, app, err := k.application(cmd.Context(), args[0])
 			if err != nil {
-				return err
-			}
-			app := &landfallv1.Application{}
-			if err := c.Get(cmd.Context(), objectKey(ns, args[0]), app); err != nil {
 				return err
 			}
 			var entries []landfallv1.HistoryEntry

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 	"github.com/landfall-dev/landfall/controllers"
 )
 
@@ -51,6 +54,20 @@ func (k *kubeFlags) client() (client.Client, *rest.Config, string, error) {
 	}
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	return c, cfg, ns, err
+}
+
+// application reads the Application NAME of the namespace the flags say, and returns the
+// client it used.
+func (k *kubeFlags) application(ctx context.Context, name string) (client.Client, *landfallv1.Application, error) {
+	c, _, ns, err := k.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	app := &landfallv1.Application{}
+	if err := c.Get(ctx, objectKey(ns, name), app); err != nil {
+		return nil, nil, err
+	}
+	return c, app, nil
 }
 
 func objectKey(namespace, name string) client.ObjectKey {
