@@ -75,11 +75,11 @@ func (r *ApplicationReconciler) checkout(ctx context.Context, app *landfallv1.Ap
 // checkoutReplaced reports a cached checkout that was not its commit's tree. It is never
 // rendered: the cache discarded it and the commit is fetched again.
 func (r *ApplicationReconciler) checkoutReplaced(ctx context.Context, app *landfallv1.Application, err error) {
-	reportCheckoutReplaced(ctx, r.Recorder, app, err)
+	reportCheckoutReplaced(ctx, r.Recorder, "Application", app, err)
 }
 
-func reportCheckoutReplaced(ctx context.Context, rec recorder.EventRecorder, obj client.Object, err error) {
-	checkoutVerifyFailures.Inc()
+func reportCheckoutReplaced(ctx context.Context, rec recorder.EventRecorder, kind string, obj client.Object, err error) {
+	checkoutVerifyFailures.WithLabelValues(kind).Inc()
 	rec.Eventf(obj, nil, corev1.EventTypeWarning, landfallv1.EventCheckoutVerificationFailed, "Verify",
 		"%s; the cached copy was discarded and is fetched again", err.Error())
 	ctrl.LoggerFrom(ctx).Error(err, "Cached checkout failed verification")

@@ -23,10 +23,10 @@ var (
 		Name: "landfall_webhook_requests_total",
 		Help: "Webhook requests by provider and HTTP status code.",
 	}, []string{"provider", "code"})
-	checkoutVerifyFailures = prometheus.NewCounter(prometheus.CounterOpts{
+	checkoutVerifyFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "landfall_checkout_verification_failures_total",
-		Help: "Cached checkouts that were not their commit's tree (changed on disk), discarded and fetched again.",
-	})
+		Help: "Cached checkouts that were not their commit's tree (changed on disk), discarded and fetched again, by the kind that found out.",
+	}, []string{"kind"})
 	conditionGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "landfall_condition",
 		Help: "1 for the status of each condition of each Landfall object; deleted with the object.",

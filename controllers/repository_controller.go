@@ -123,7 +123,7 @@ func (r *RepositoryReconciler) fetch(ctx context.Context, repo *landfallv1.Repos
 	}
 	defer co.Close()
 	if co.Replaced != nil {
-		reportCheckoutReplaced(ctx, r.Recorder, repo, co.Replaced)
+		reportCheckoutReplaced(ctx, r.Recorder, "Repository", repo, co.Replaced)
 	}
 	if co.Revision.String() == repo.Status.Revision {
 		return co.Revision, repo.Status.RewoundFrom, nil
