@@ -2,6 +2,8 @@ package controllers
 
 import (
 	"context"
+	"maps"
+	"strings"
 
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -20,7 +22,7 @@ import (
 // repositoryRefIndex indexes Applications by the Repository they deploy from.
 const repositoryRefIndex = "spec.repositoryRef.name"
 
-// SetupWithManager watches Applications (spec changes and sync requests), their
+// SetupWithManager watches Applications (spec changes, sync requests and pins), their
 // Repositories (new revisions) and the drift wake-ups of the managed objects.
 func (r *ApplicationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int, wake <-chan event.GenericEvent) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &landfallv1.Application{}, repositoryRefIndex,
@@ -29,7 +31,8 @@ func (r *ApplicationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.M
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&landfallv1.Application{}, builder.WithPredicates(predicate.Or(
-			predicate.GenerationChangedPredicate{}, requestAnnotationChanged(landfallv1.AnnotationSyncRequestedAt)))).
+			predicate.GenerationChangedPredicate{}, requestAnnotationChanged(landfallv1.AnnotationSyncRequestedAt),
+			pinsChanged()))).
 		Watches(&landfallv1.Repository{}, handler.EnqueueRequestsFromMapFunc(r.applicationsOf),
 			builder.WithPredicates(revisionChanged())).
 		WatchesRawSource(source.Channel(wake, &handler.EnqueueRequestForObject{})).
@@ -50,6 +53,32 @@ func (r *ApplicationReconciler) applicationsOf(ctx context.Context, o client.Obj
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
 	}
 	return reqs
+}
+
+// pinsChanged passes Applications whose pins (pin.landfall.dev/<environment>) changed: a
+// manual rollback or resume takes effect at once, not at the next resync. The pin is an
+// annotation rather than a spec field so that it survives an Application whose spec is
+// itself applied from Git: no one's apply owns it but the person who pinned.
+func pinsChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return !maps.Equal(pinsOf(e.ObjectOld), pinsOf(e.ObjectNew))
+		},
+		CreateFunc:  func(event.CreateEvent) bool { return true },
+		DeleteFunc:  func(event.DeleteEvent) bool { return true },
+		GenericFunc: func(event.GenericEvent) bool { return true },
+	}
+}
+
+// pinsOf returns an object's pin annotations.
+func pinsOf(o client.Object) map[string]string {
+	out := map[string]string{}
+	for k, v := range o.GetAnnotations() {
+		if strings.HasPrefix(k, landfallv1.AnnotationPinPrefix) {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // revisionChanged passes Repositories whose revision changed (or that appear).

@@ -13,6 +13,7 @@ import (
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 	"github.com/landfall-dev/landfall/sync/apply"
 	"github.com/landfall-dev/landfall/sync/inventory"
+	"github.com/landfall-dev/landfall/sync/source"
 	"github.com/landfall-dev/landfall/sync/window"
 )
 
@@ -153,9 +154,31 @@ func windowsOf(spec []landfallv1.SyncWindow) []window.Window {
 	return out
 }
 
-// validateApplication catches what the CRD's validation cannot: cron schedules, time zones.
+// validateApplication catches what the CRD's validation cannot: cron schedules, time
+// zones, and pins that name no environment or no revision.
 func validateApplication(app *landfallv1.Application) error {
-	return window.Validate(windowsOf(app.Spec.SyncWindows))
+	if err := window.Validate(windowsOf(app.Spec.SyncWindows)); err != nil {
+		return err
+	}
+	return validatePins(app)
+}
+
+// validatePins refuses a pin on an environment the spec does not have (a typo would
+// otherwise pin nothing, silently) and a pin that is not a revision.
+func validatePins(app *landfallv1.Application) error {
+	for k, v := range app.Annotations {
+		env, ok := strings.CutPrefix(k, landfallv1.AnnotationPinPrefix)
+		if !ok {
+			continue
+		}
+		if !slices.ContainsFunc(app.Spec.Environments, func(e landfallv1.Environment) bool { return e.Name == env }) {
+			return fmt.Errorf("annotation %s pins environment %q, which the spec does not have", k, env)
+		}
+		if _, err := source.ParseRevision(v); err != nil {
+			return fmt.Errorf("annotation %s: %w", k, err)
+		}
+	}
+	return nil
 }
 
 func firstNonEmpty(values ...string) string {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -78,7 +79,7 @@ func (s *envSync) carryOut(ctx context.Context, dec rollout.Decision, h health.R
 }
 
 // hold handles a rollout with nothing to do: an up-to-date environment heals drift; a
-// failed or pinned one says why it stays.
+// pinned one heals drift too and says why it stays; a failed one says why it stays.
 func (s *envSync) hold(ctx context.Context, dec rollout.Decision) envOutcome {
 	a := dec.Action
 	switch a.Reason {
@@ -99,6 +100,8 @@ func (s *envSync) hold(ctx context.Context, dec rollout.Decision) envOutcome {
 		// Only a new commit moves it on: a person must act (kstatus Stalled).
 		return envOutcome{blocked: true, stalled: true, reason: reason, message: msg}
 	case rollout.ReasonPinned:
+		// A pinned environment is kept as it is pinned: drift is healed (or reported) as in
+		// any other. It blocks the environments after it, which must not run past the pin.
 		recordProgress(s.st, dec.Progress, a.Message)
 		if out := s.healLive(ctx); out.err != nil {
 			return out
@@ -217,10 +220,7 @@ func (s *envSync) promote(ctx context.Context, dec rollout.Decision) envOutcome 
 	if err == nil {
 		err = s.r.Store.save(ctx, s.app, s.env.Name, a.Revision, objs)
 	}
-	if err != nil {
-		// The promotion stands; a later rollback falls back to the checkout cache.
-		ctrl.LoggerFrom(ctx).Error(err, "Cannot store the healthy revision")
-	}
+	s.recordStored(ctx, a.Revision, err)
 	recordProgress(s.st, dec.Progress, a.Message)
 	setHistory(s.app, a.Revision, s.env.Name, landfallv1.ResultSucceeded, a.Message, s.r.clock())
 	s.event(corev1.EventTypeNormal, "Promoted", a.Message)
@@ -228,6 +228,23 @@ func (s *envSync) promote(ctx context.Context, dec rollout.Decision) envOutcome 
 		return envOutcome{blocked: true, reason: landfallv1.ReasonProgressing, message: a.Message, requeue: waitForHealth}
 	}
 	return envOutcome{}
+}
+
+// recordStored shows whether the healthy revision was stored for rollbacks. A failure
+// does not undo the promotion: a later rollback falls back to the checkout cache and Git.
+func (s *envSync) recordStored(ctx context.Context, revision string, err error) {
+	prefix := "environment " + s.env.Name + ": "
+	if err == nil {
+		if c := apimeta.FindStatusCondition(s.app.Status.Conditions, landfallv1.ConditionRevisionStored); c != nil &&
+			strings.HasPrefix(c.Message, prefix) {
+			removeCondition(s.app, landfallv1.ConditionRevisionStored)
+		}
+		return
+	}
+	msg := fmt.Sprintf("revision %s is promoted but not stored for rollbacks: %s", revision, err.Error())
+	setCondition(s.app, landfallv1.ConditionRevisionStored, metav1.ConditionFalse, landfallv1.ReasonStoreFailed, prefix+msg)
+	s.event(corev1.EventTypeWarning, landfallv1.ReasonStoreFailed, msg)
+	ctrl.LoggerFrom(ctx).Error(err, "Cannot store the healthy revision")
 }
 
 func (s *envSync) event(typ, reason, msg string) {
@@ -276,7 +293,7 @@ func (s *envSync) objectsForStep(ctx context.Context, revision, stable string, w
 }
 
 // objectsFor returns the stamped objects of a revision: rendered from the checkout when it
-// is the current one, else from the stored healthy revision, else from a cached checkout.
+// is the current one, else from the stored healthy revision, else from a past checkout.
 func (s *envSync) objectsFor(ctx context.Context, revision string, _ int32) ([]*unstructured.Unstructured, string, error) {
 	if revision == s.co.Revision.String() {
 		return s.renderFrom(ctx, s.co)
@@ -284,20 +301,40 @@ func (s *envSync) objectsFor(ctx context.Context, revision string, _ int32) ([]*
 	if objs, ok, err := s.r.Store.load(ctx, s.app, s.env.Name, revision); err != nil || ok {
 		return stamp(objs, s.app, s.env.Name), "", err
 	}
-	rev, err := source.ParseRevision(revision)
+	co, err := s.r.pastCheckout(ctx, s.app, revision)
 	if err != nil {
 		return nil, "", err
 	}
-	repo := &landfallv1.Repository{}
-	if err := s.r.Get(ctx, objectKey(s.app.Namespace, s.app.Spec.RepositoryRef.Name), repo); err != nil {
-		return nil, "", err
-	}
-	co, ok, err := s.r.Source.Cached(repo.Spec.URL, rev)
-	if err != nil || !ok {
-		return nil, "", fmt.Errorf("revision %s is neither stored nor in the checkout cache: %w", revision, errors.Join(err, errUnavailable))
-	}
 	defer co.Close()
 	return s.renderFrom(ctx, co)
+}
+
+// pastCheckout leases the checkout of a revision other than the Repository's current one:
+// from the checkout cache, else fetched from Git by its commit alone (shallow where the
+// server allows), so any revision in the history can be rolled back to after a restart.
+func (r *ApplicationReconciler) pastCheckout(ctx context.Context, app *landfallv1.Application, revision string) (*source.Checkout, error) {
+	rev, err := source.ParseRevision(revision)
+	if err != nil {
+		return nil, err
+	}
+	repo := &landfallv1.Repository{}
+	if err := r.Get(ctx, objectKey(app.Namespace, app.Spec.RepositoryRef.Name), repo); err != nil {
+		return nil, err
+	}
+	co, ok, err := r.Source.Cached(repo.Spec.URL, rev)
+	if err != nil || ok {
+		return co, err
+	}
+	auth, err := (&RepositoryReconciler{Secrets: r.Secrets}).auth(ctx, repo)
+	if err == nil {
+		co, err = r.Source.Checkout(ctx, repo.Spec.URL, source.Ref{Commit: rev.Commit}, auth)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("revision %s is not available offline (neither stored nor in the checkout cache), "+
+			"and fetching it from Git failed: %w", revision, errors.Join(err, errUnavailable))
+	}
+	co.Revision = rev
+	return co, nil
 }
 
 var errUnavailable = errors.New("unavailable")

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -28,15 +32,38 @@ type revisionStore struct {
 const (
 	storeRevisionKey = "revision"
 	storeObjectsKey  = "objects.json.gz"
+	// storeOwnerKey holds the UID of the Application and the environment the objects
+	// belong to, checked on every read and write.
+	storeOwnerKey = "owner"
 	// maxStoredBytes keeps the Secret under the apiserver's object size limit.
 	maxStoredBytes = 900 << 10
 )
 
+// storeName names the Secret of one environment of one Application by a hash of the
+// Application's UID and the environment: names cannot collide ("a-b"/"c" and "a"/"b-c"
+// once did), an Application created again under the same name starts afresh, and the
+// name is short whatever the lengths of the names.
 func storeName(app *landfallv1.Application, env string) string {
-	return "landfall-" + app.Name + "-" + env + "-healthy"
+	sum := sha256.Sum256([]byte(storeOwner(app, env)))
+	return "landfall-healthy-" + hex.EncodeToString(sum[:])[:32]
 }
 
-// save records the objects of a healthy revision, replacing the previous one.
+func storeOwner(app *landfallv1.Application, env string) string { return string(app.UID) + "/" + env }
+
+// errForeignStore reports a Secret under the store's name that is not this environment's.
+var errForeignStore = errors.New("holds another Application's objects")
+
+// owned checks that sec is the store of this Application's environment.
+func owned(sec *corev1.Secret, app *landfallv1.Application, env string) error {
+	if string(sec.Data[storeOwnerKey]) != storeOwner(app, env) ||
+		!slices.ContainsFunc(sec.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID == app.UID }) {
+		return fmt.Errorf("secret %s/%s %w; Landfall leaves it alone", sec.Namespace, sec.Name, errForeignStore)
+	}
+	return nil
+}
+
+// save records the objects of a healthy revision, replacing the previous one. It never
+// overwrites a Secret that is not this environment's store.
 func (s *revisionStore) save(ctx context.Context, app *landfallv1.Application, env, revision string, objs []*unstructured.Unstructured) error {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -50,26 +77,43 @@ func (s *revisionStore) save(ctx context.Context, app *landfallv1.Application, e
 		return fmt.Errorf("rendered objects of %s take %d bytes compressed, more than a Secret holds", revision, buf.Len())
 	}
 	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: storeName(app, env), Namespace: app.Namespace}}
-	_, err := createOrUpdate(ctx, s.client, s.reader, sec, func() {
+	_, err := createOrUpdate(ctx, s.client, s.reader, sec, func() error {
+		if sec.ResourceVersion != "" {
+			if err := owned(sec, app, env); err != nil {
+				return err
+			}
+		}
 		sec.Labels = map[string]string{landfallv1.LabelApplication: applicationLabel(app.Namespace, app.Name),
 			landfallv1.LabelEnvironment: env}
 		sec.OwnerReferences = []metav1.OwnerReference{{APIVersion: landfallv1.GroupVersion.String(), Kind: "Application",
 			Name: app.Name, UID: app.UID}}
 		sec.Type = "landfall.dev/rendered-revision"
-		sec.Data = map[string][]byte{storeRevisionKey: []byte(revision), storeObjectsKey: buf.Bytes()}
+		sec.Data = map[string][]byte{storeRevisionKey: []byte(revision), storeObjectsKey: buf.Bytes(),
+			storeOwnerKey: []byte(storeOwner(app, env))}
+		return nil
 	})
-	return err
+	if err != nil {
+		return fmt.Errorf("storing revision %s for rollbacks: %w", revision, err)
+	}
+	return nil
 }
 
-// load returns the stored objects when the stored revision is the one asked for.
+// load returns the stored objects when the stored revision is the one asked for. A
+// Secret under the store's name that is not this environment's is an error, never used.
 func (s *revisionStore) load(ctx context.Context, app *landfallv1.Application, env, revision string) ([]*unstructured.Unstructured, bool, error) {
 	sec := &corev1.Secret{}
 	err := s.reader.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: storeName(app, env)}, sec)
 	if apierrors.IsNotFound(err) {
 		return nil, false, nil
 	}
-	if err != nil || string(sec.Data[storeRevisionKey]) != revision {
+	if err != nil {
 		return nil, false, err
+	}
+	if err := owned(sec, app, env); err != nil {
+		return nil, false, err
+	}
+	if string(sec.Data[storeRevisionKey]) != revision {
+		return nil, false, nil
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(sec.Data[storeObjectsKey]))
 	if err != nil {
@@ -82,16 +126,21 @@ func (s *revisionStore) load(ctx context.Context, app *landfallv1.Application, e
 	return objs, true, nil
 }
 
-// createOrUpdate writes obj after mutate, reading the current object from reader.
-func createOrUpdate(ctx context.Context, c client.Client, reader client.Reader, obj *corev1.Secret, mutate func()) (bool, error) {
+// createOrUpdate writes obj after mutate, reading the current object from reader; an
+// error of mutate writes nothing.
+func createOrUpdate(ctx context.Context, c client.Client, reader client.Reader, obj *corev1.Secret, mutate func() error) (bool, error) {
 	err := reader.Get(ctx, client.ObjectKeyFromObject(obj), obj)
 	if apierrors.IsNotFound(err) {
-		mutate()
+		if err := mutate(); err != nil {
+			return false, err
+		}
 		return true, c.Create(ctx, obj)
 	}
 	if err != nil {
 		return false, err
 	}
-	mutate()
+	if err := mutate(); err != nil {
+		return false, err
+	}
 	return false, c.Update(ctx, obj)
 }

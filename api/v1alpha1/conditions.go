@@ -6,6 +6,10 @@ const (
 	ConditionReady       = "Ready"
 	ConditionReconciling = "Reconciling"
 	ConditionStalled     = "Stalled"
+	// ConditionRevisionStored is False while an environment's last healthy revision could
+	// not be kept for rollbacks (reason StoreFailed); a rollback then needs the checkout
+	// cache or Git. It is removed once the revision is stored.
+	ConditionRevisionStored = "RevisionStored"
 )
 
 // Condition reasons. They are API: tools and alerts match on them.
@@ -44,6 +48,8 @@ const (
 	ReasonPinned = "Pinned"
 	// ReasonForbidden: rendered objects reach outside what the Application may touch.
 	ReasonForbidden = "Forbidden"
+	// ReasonStoreFailed: the last healthy revision could not be stored for rollbacks.
+	ReasonStoreFailed = "StoreFailed"
 	// ReasonClusterUnreachable: the destination cluster cannot be reached.
 	ReasonClusterUnreachable = "ClusterUnreachable"
 )

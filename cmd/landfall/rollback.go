@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/types"
@@ -55,20 +57,25 @@ func newRollbackCmd() *cobra.Command {
 	return cmd
 }
 
-// rollbackTarget picks the revision: the one asked for, else the last healthy one that is
-// not what runs now, else the newest earlier revision in the history.
+// rollbackTarget picks the revision: the one asked for, which must be in the
+// Application's history, else the last healthy one that is not what runs now, else the
+// newest earlier revision in the history. An environment the spec does not have, or
+// one not deployed yet, is refused: a pin on it would do nothing.
 func rollbackTarget(app *landfallv1.Application, env, to string) (string, error) {
+	if !slices.ContainsFunc(app.Spec.Environments, func(e landfallv1.Environment) bool { return e.Name == env }) {
+		return "", fmt.Errorf("application %s has no environment %q", app.Name, env)
+	}
 	var st *landfallv1.EnvironmentStatus
 	for i := range app.Status.Environments {
 		if app.Status.Environments[i].Name == env {
 			st = &app.Status.Environments[i]
 		}
 	}
-	if st == nil {
-		return "", fmt.Errorf("application %s has no status for environment %q", app.Name, env)
+	if st == nil || st.Revision == "" {
+		return "", fmt.Errorf("environment %s of application %s has not been deployed yet", env, app.Name)
 	}
 	if to != "" {
-		return to, nil
+		return knownRevision(app, to)
 	}
 	if st.LastHealthyRevision != "" && st.LastHealthyRevision != st.Revision {
 		return st.LastHealthyRevision, nil
@@ -79,4 +86,23 @@ func rollbackTarget(app *landfallv1.Application, env, to string) (string, error)
 		}
 	}
 	return "", fmt.Errorf("environment %s has no earlier healthy revision; name one with --to", env)
+}
+
+// knownRevision finds to among the revisions the Application has deployed, by its full
+// name (main@sha1:…) or by a commit hash of at least 7 characters.
+func knownRevision(app *landfallv1.Application, to string) (string, error) {
+	var known []string
+	for _, h := range app.Status.History {
+		known = append(known, h.Revision)
+	}
+	for _, st := range app.Status.Environments {
+		known = append(known, st.Revision, st.LastHealthyRevision)
+	}
+	for _, rev := range known {
+		_, commit, _ := strings.Cut(rev, "@sha1:")
+		if rev != "" && (rev == to || (len(to) >= 7 && strings.HasPrefix(commit, to))) {
+			return rev, nil
+		}
+	}
+	return "", fmt.Errorf("revision %s is not in the history of application %s (status.history lists what it deployed)", to, app.Name)
 }

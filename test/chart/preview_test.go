@@ -57,8 +57,8 @@ func runsPreview(t *testing.T, f *fixture, rel releaseRef, ctl *controller, shop
 	// The preview's Application keeps its healthy revision too, in a Secret of its own: one
 	// the controller had to create.
 	g.Eventually(func() error {
-		key := client.ObjectKey{Namespace: p.Namespace, Name: "landfall-" + entry.Application + "-preview-healthy"}
-		return f.admin.Get(ctx, key, &corev1.Secret{})
+		_, err := storedRevision(f.admin, p.Namespace, entry.Application, "preview")
+		return err
 	}).WithTimeout(30 * time.Second).Should(Succeed())
 
 	shop.git.DeleteRef(t, ref)

@@ -2,6 +2,7 @@ package chart_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -70,17 +71,32 @@ func withoutDeployableSecrets(t *testing.T, f *fixture, rel releaseRef) {
 	t.Cleanup(func() { helmUpgrade(t, f.cluster.Kubeconfig, rel.name, rel.namespace, nil) })
 }
 
-// expectStoredRevision waits until the Secret landfall-<application>-staging-healthy, next
-// to the Application, holds revision: the objects a rollback goes back to.
+// expectStoredRevision waits until the Secret of the Application's staging revision store,
+// next to the Application, holds revision: the objects a rollback goes back to.
 func expectStoredRevision(t *testing.T, f *fixture, shop *shopApp, revision string) {
 	t.Helper()
-	key := client.ObjectKey{Namespace: shop.app.Namespace, Name: "landfall-" + shop.app.Name + "-staging-healthy"}
 	NewWithT(t).Eventually(func(g Gomega) {
-		sec := &corev1.Secret{}
-		g.Expect(f.admin.Get(context.Background(), key, sec)).To(Succeed())
+		sec, err := storedRevision(f.admin, shop.app.Namespace, shop.app.Name, "staging")
+		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(string(sec.Data["revision"])).To(Equal(revision))
 		g.Expect(sec.Data).To(HaveKey("objects.json.gz"))
-	}).WithTimeout(30*time.Second).Should(Succeed(), "Secret %s", key)
+	}).WithTimeout(30*time.Second).Should(Succeed(), "the stored revision of %s", shop.app)
+}
+
+// storedRevision finds the Secret that keeps an environment's last healthy revision: by
+// its labels and type, as its name is a hash of the Application's UID.
+func storedRevision(c client.Client, ns, app, env string) (*corev1.Secret, error) {
+	list := &corev1.SecretList{}
+	if err := c.List(context.Background(), list, client.InNamespace(ns), client.MatchingLabels{
+		"landfall.dev/application": ns + "." + app, "landfall.dev/environment": env}); err != nil {
+		return nil, err
+	}
+	for i := range list.Items {
+		if list.Items[i].Type == "landfall.dev/rendered-revision" {
+			return &list.Items[i], nil
+		}
+	}
+	return nil, fmt.Errorf("no stored revision of %s/%s %s", ns, app, env)
 }
 
 // expectImageApplied checks that a ReplicaSet of the shop's Deployment ran image: the

@@ -156,6 +156,22 @@ func rollbacks(g Gomega, e *env, app *landfallv1.Application, environment, reaso
 	return v
 }
 
+// storedRevision returns the Secret that keeps env's last healthy revision, found by its
+// labels, type and owner (its name is a hash of the Application's UID and env).
+func storedRevision(g Gomega, c client.Client, app *landfallv1.Application, env string) *corev1.Secret {
+	list := &corev1.SecretList{}
+	g.Expect(c.List(context.Background(), list, client.InNamespace(app.Namespace), client.MatchingLabels{
+		landfallv1.LabelEnvironment: env})).To(Succeed())
+	var found []*corev1.Secret
+	for i, s := range list.Items {
+		if s.Type == "landfall.dev/rendered-revision" && len(s.OwnerReferences) == 1 && s.OwnerReferences[0].UID == app.UID {
+			found = append(found, &list.Items[i])
+		}
+	}
+	g.Expect(found).To(HaveLen(1), "one stored revision of %s %s", app.Name, env)
+	return found[0]
+}
+
 // observed is one state of an object as a watch delivered it.
 type observed[T client.Object] struct {
 	at      time.Time // when the test received it

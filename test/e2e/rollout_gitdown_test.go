@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -30,9 +29,8 @@ func TestRollbackWhileGitIsDown(t *testing.T) {
 		})
 	good := revisionOf(f.srv.Head(t, "refs/heads/main"))
 	g.Eventually(func(g Gomega) { expectCompleted(g, f.get(g, app), "staging", good) }, rolloutTimeout, poll).Should(Succeed())
-	stored := &corev1.Secret{}
-	g.Expect(e.k8s.Get(ctx, key(f.ns, "landfall-web-staging-healthy"), stored)).To(Succeed())
-	g.Expect(string(stored.Data["revision"])).To(Equal(good), "the healthy revision's objects are kept in the cluster")
+	g.Expect(string(storedRevision(g, e.k8s, f.get(g, app), "staging").Data["revision"])).
+		To(Equal(good), "the healthy revision's objects are kept in the cluster")
 
 	bad := f.pushImage(t, "apps/web", "bad", 2)
 	g.Eventually(func(g Gomega) string { return imageOf(deployment(g, e.k8s, staging, "web")) }, timeout, poll).

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+)
+
+func TestRollbackTarget(t *testing.T) {
+	const (
+		v1 = "main@sha1:1111111111111111111111111111111111111111"
+		v2 = "main@sha1:2222222222222222222222222222222222222222"
+		v3 = "main@sha1:3333333333333333333333333333333333333333"
+	)
+	app := &landfallv1.Application{}
+	app.Name = "shop"
+	app.Spec.Environments = []landfallv1.Environment{{Name: "staging"}, {Name: "production"}, {Name: "new"}}
+	app.Status.Environments = []landfallv1.EnvironmentStatus{
+		{Name: "staging", Revision: v3, LastHealthyRevision: v3},
+		{Name: "production", Revision: v2, LastHealthyRevision: v2},
+	}
+	app.Status.History = []landfallv1.HistoryEntry{
+		{Revision: v3, Environment: "staging", Result: landfallv1.ResultSucceeded},
+		{Revision: v2, Environment: "production", Result: landfallv1.ResultSucceeded},
+		{Revision: v1, Environment: "production", Result: landfallv1.ResultSucceeded},
+	}
+	for _, tc := range []struct {
+		env, to, want, err string
+	}{
+		{env: "production", want: v1},
+		{env: "production", to: v3, want: v3},
+		{env: "production", to: "1111111", want: v1},
+		{env: "production", to: "111111", err: "not in the history"},
+		{env: "production", to: "main@sha1:4444444444444444444444444444444444444444", err: "not in the history"},
+		{env: "prod", err: `no environment "prod"`},
+		{env: "new", err: "not been deployed"},
+		{env: "staging", err: "no earlier healthy revision"},
+	} {
+		got, err := rollbackTarget(app, tc.env, tc.to)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("rollback %s --to %q: error %v, want one saying %q", tc.env, tc.to, err, tc.err)
+		case tc.err == "" && (err != nil || got != tc.want):
+			t.Errorf("rollback %s --to %q = %q, %v; want %q", tc.env, tc.to, got, err, tc.want)
+		}
+	}
+}
