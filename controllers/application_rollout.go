@@ -110,7 +110,13 @@ func (r *ApplicationReconciler) observeHealth(ctx context.Context, dest *destina
 				Result: health.Result{Status: health.Unknown, Message: "cannot read it: " + err.Error()}})
 			continue
 		}
-		objs = append(objs, health.NewObjectHealth(u))
+		oh := health.NewObjectHealth(u)
+		if oh.Result.Status == health.Progressing && e.Group == "apps" && e.Kind == "Deployment" {
+			if r, failing := failingNewPods(ctx, dest.client, u); failing {
+				oh.Result = r
+			}
+		}
+		objs = append(objs, oh)
 	}
 	return health.Aggregate(objs)
 }

@@ -60,6 +60,9 @@ func podHealth(obj *unstructured.Unstructured) Result {
 // containerFailure finds the first container, init containers included, that is stuck
 // failing or has exited with an error.
 func containerFailure(obj *unstructured.Unstructured) (Result, bool) {
+	if r, ok := waitingFailure(obj); ok {
+		return r, true
+	}
 	for _, field := range []string{"initContainerStatuses", "containerStatuses"} {
 		statuses, _, _ := unstructured.NestedSlice(obj.Object, "status", field)
 		for _, s := range statuses {
@@ -68,9 +71,6 @@ func containerFailure(obj *unstructured.Unstructured) (Result, bool) {
 				continue
 			}
 			name := str(cs["name"])
-			if w, ok := nestedMap(cs, "state", "waiting"); ok && failingWaitReasons[str(w["reason"])] {
-				return Result{Status: Degraded, Message: joinNonEmpty("container "+name, str(w["reason"]), str(w["message"]))}, true
-			}
 			if t, ok := nestedMap(cs, "state", "terminated"); ok {
 				if code, _ := toInt64(t["exitCode"]); code != 0 || str(t["reason"]) == "Error" {
 					msg := joinNonEmpty("container "+name+" terminated", str(t["reason"]), str(t["message"]))
