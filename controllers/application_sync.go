@@ -30,6 +30,8 @@ func (r *ApplicationReconciler) applier(dest *destination, app *landfallv1.Appli
 		Owner:           ownerOf(app, env),
 		PreviousOwners:  previousOwners(app),
 		WaveAnnotation:  landfallv1.AnnotationSyncWave,
+		ForceAnnotation: landfallv1.AnnotationForce,
+		Force:           app.Annotations[landfallv1.AnnotationForce] == "true",
 		DropFields: func(ref apply.ObjectRef) []string {
 			if scaled[ref.Kind+"/"+ref.Namespace+"/"+ref.Name] {
 				return []string{"/spec/replicas"}

@@ -63,6 +63,11 @@ const (
 	// AnnotationPinPrefix + <environment>, set to a revision by `landfall rollback`, pins the
 	// environment to that revision until `landfall resume` removes it.
 	AnnotationPinPrefix = "pin.landfall.dev/"
+	// AnnotationForce set to "true" on a deployed object, or on the Application for all of
+	// its objects, lets Landfall delete and create again an object whose change touches an
+	// immutable field (a Job's template, a Deployment's selector). Namespaces,
+	// CustomResourceDefinitions and PersistentVolumeClaims are never recreated.
+	AnnotationForce = "landfall.dev/force"
 	// AnnotationSyncWave orders objects within a stage of an apply: lower waves first.
 	AnnotationSyncWave = "landfall.dev/sync-wave"
 	// AnnotationOwner names the Application and environment that created an object

@@ -14,6 +14,9 @@ const (
 	Created Action = "Created"
 	// Configured: the object existed and differed, and was updated.
 	Configured Action = "Configured"
+	// Recreated: the object changed an immutable field and was deleted and created again,
+	// as it asked (see Options.ForceAnnotation).
+	Recreated Action = "Recreated"
 	// Unchanged: the object already matched; nothing was written.
 	Unchanged Action = "Unchanged"
 	// Pruned: the object was deleted, or was already gone.
@@ -25,7 +28,7 @@ const (
 	Failed Action = "Failed"
 )
 
-var actionOrder = []Action{Created, Configured, Unchanged, Pruned, Skipped, Failed}
+var actionOrder = []Action{Created, Configured, Recreated, Unchanged, Pruned, Skipped, Failed}
 
 // Change is the outcome for one object.
 type Change struct {
@@ -92,9 +95,9 @@ func (cs *ChangeSet) Refs(action Action) []ObjectRef {
 	return refs
 }
 
-// Writes returns how many objects were written: created, configured or pruned.
+// Writes returns how many objects were written: created, configured, recreated or pruned.
 func (cs *ChangeSet) Writes() int {
-	return cs.Count(Created) + cs.Count(Configured) + cs.Count(Pruned)
+	return cs.Count(Created) + cs.Count(Configured) + cs.Count(Recreated) + cs.Count(Pruned)
 }
 
 // String summarises the counts, such as "2 created, 1 configured, 5 unchanged", for

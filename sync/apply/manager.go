@@ -31,6 +31,11 @@ type Options struct {
 	// controller owns for this object; they are left to that controller (see dropFields).
 	// Nil drops nothing.
 	DropFields func(ObjectRef) []string
+	// ForceAnnotation (landfall.dev/force) set to "true" on an object lets Apply delete and
+	// create it again when it changes an immutable field; Force does so for every object.
+	// Namespaces, CustomResourceDefinitions and PersistentVolumeClaims are never recreated.
+	ForceAnnotation string
+	Force           bool
 	// WaitTimeout bounds the wait for applied CustomResourceDefinitions to be established
 	// and served; DefaultWaitTimeout when zero.
 	WaitTimeout time.Duration

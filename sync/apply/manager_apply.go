@@ -92,6 +92,12 @@ func (m *Manager) record(ctx context.Context, items []item, actions []Action, er
 // applyOne writes one object unless the dry-run shows it would not change.
 func (m *Manager) applyOne(ctx context.Context, it item) (Action, error) {
 	p, err := m.plan(ctx, it, false)
+	if fields := immutableFields(err); fields != nil && p.Live != nil {
+		if err := m.immutableChange(ctx, it, p.Live, fields); err != nil {
+			return "", err
+		}
+		return Recreated, nil
+	}
 	if err != nil {
 		return "", err
 	}
