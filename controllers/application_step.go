@@ -322,12 +322,16 @@ func (r *ApplicationReconciler) pastCheckout(ctx context.Context, app *landfallv
 		return nil, err
 	}
 	co, ok, err := r.Source.Cached(repo.Spec.URL, rev)
-	if err != nil || ok {
+	if errors.Is(err, source.ErrCheckoutMismatch) {
+		r.checkoutReplaced(ctx, app, err) // discarded unread; fetched again below
+	} else if err != nil || ok {
 		return co, err
 	}
 	auth, err := (&RepositoryReconciler{Secrets: r.Secrets}).auth(ctx, repo)
 	if err == nil {
-		co, err = r.Source.Checkout(ctx, repo.Spec.URL, source.Ref{Commit: rev.Commit}, auth)
+		fctx, cancel := context.WithTimeout(ctx, fetchTimeout(repo))
+		defer cancel()
+		co, err = r.Source.Checkout(fctx, repo.Spec.URL, source.Ref{Commit: rev.Commit}, auth)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("revision %s is not available offline (neither stored nor in the checkout cache), "+
