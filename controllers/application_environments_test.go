@@ -14,8 +14,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/test/gitserver"
 )
 
 // twoEnvironments is an Application "web" with staging and production in their own
@@ -125,10 +127,14 @@ func expectKeptAt(g *WithT, f *fixture, env, revision string) {
 
 // kstatusOf reads the Application as kstatus (kubectl wait, Flux, cli-utils appliers) does.
 func kstatusOf(g Gomega, app *landfallv1.Application) kstatus.Status {
-	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(app)
+	return kstatusOfKind(g, app, "Application")
+}
+
+func kstatusOfKind(g Gomega, o any, kind string) kstatus.Status {
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
 	g.Expect(err).NotTo(HaveOccurred())
 	u := &unstructured.Unstructured{Object: obj}
-	u.SetGroupVersionKind(landfallv1.GroupVersion.WithKind("Application"))
+	u.SetGroupVersionKind(landfallv1.GroupVersion.WithKind(kind))
 	res, err := kstatus.Compute(u)
 	g.Expect(err).NotTo(HaveOccurred())
 	return res.Status
@@ -240,5 +246,35 @@ func TestRemovedAndRenamedEnvironments(t *testing.T) {
 			g.Expect(apierrors.IsNotFound(exists(ns, "web", &corev1.Service{})())).To(BeTrue(), ns)
 		}
 		g.Expect(apierrors.IsNotFound(exists(f.ns, "web", &landfallv1.Application{})())).To(BeTrue())
+	}, timeout, poll).Should(Succeed())
+}
+
+// TestRepositoryKstatus: a Repository whose new spec cannot be fetched (plain http://
+// without insecure) is Stalled at its current generation, which kstatus reads as Failed.
+func TestRepositoryKstatus(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	srv := gitserver.New(t, gitserver.Options{})
+	srv.Commit(t, "main", map[string]string{"README": "one"})
+	repo := newRepository(t, newNamespace(t), srv, time.Hour)
+	get := func(g Gomega) *landfallv1.Repository {
+		got := &landfallv1.Repository{}
+		g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(repo), got)).To(Succeed())
+		return got
+	}
+	g.Eventually(func(g Gomega) kstatus.Status { return kstatusOfKind(g, get(g), "Repository") }, timeout, poll).
+		Should(Equal(kstatus.CurrentStatus))
+	var generation int64
+	g.Eventually(func() error {
+		got := get(g)
+		got.Spec.URL, got.Spec.Insecure = "http://git.example.invalid/shop.git", false
+		generation = got.Generation + 1
+		return k8s.Update(ctx, got)
+	}, timeout, poll).Should(Succeed())
+	g.Eventually(func(g Gomega) {
+		got := get(g)
+		g.Expect(got.Generation).To(Equal(generation))
+		g.Expect(got.Status.ObservedGeneration).To(Equal(generation))
+		g.Expect(kstatusOfKind(g, got, "Repository")).To(Equal(kstatus.FailedStatus))
 	}, timeout, poll).Should(Succeed())
 }
