@@ -33,7 +33,6 @@ type ApplicationStatus struct {
 	// objects (a rename). Deleting the Application deletes their objects too.
 	// +listType=map
 	// +listMapKey=name
-	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	RemovedEnvironments []EnvironmentStatus `json:"removedEnvironments,omitempty"`
 	// History of rollouts, newest first, at most MaxHistory entries.
