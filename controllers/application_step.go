@@ -137,7 +137,7 @@ func (s *envSync) heal(ctx context.Context, revision, stable string, weight int3
 	}
 	objs, digest, err := s.objectsForStep(ctx, revision, stable, weight)
 	if err != nil {
-		return failed(landfallv1.ReasonRenderFailed, err, true)
+		return failed(renderFailure(err), err, true)
 	}
 	if !s.app.Spec.SelfHeal && !s.manual {
 		out := s.r.reportDrift(ctx, s.app, s.env.Name, s.st, s.dest, objs)
@@ -170,8 +170,9 @@ func (s *envSync) step(ctx context.Context, dec rollout.Decision) envOutcome {
 	objs, digest, err := s.objectsForStep(ctx, a.Revision, dec.Progress.Stable, a.Weight)
 	if err != nil {
 		s.st.Sync, s.st.Message = landfallv1.SyncUnknown, err.Error()
-		s.event(corev1.EventTypeWarning, landfallv1.ReasonRenderFailed, err.Error())
-		return failed(landfallv1.ReasonRenderFailed, err, true)
+		reason := renderFailure(err)
+		s.event(corev1.EventTypeWarning, reason, err.Error())
+		return failed(reason, err, true)
 	}
 	out, _ := s.apply(ctx, objs, digest, a.Revision, a.Weight >= 100)
 	if out.err != nil {
@@ -408,3 +409,11 @@ func (s *envSync) apply(ctx context.Context, objs []*unstructured.Unstructured, 
 
 // forbidden reports an apiserver refusal for lack of permission: the user must act.
 func forbidden(err error) bool { return strings.Contains(err.Error(), "forbidden") }
+
+// renderFailure is the reason of a failed render, counted when it exceeded a limit.
+func renderFailure(err error) string {
+	if countLimit("Application", err) {
+		return landfallv1.ReasonLimitExceeded
+	}
+	return landfallv1.ReasonRenderFailed
+}

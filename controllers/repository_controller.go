@@ -64,6 +64,7 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if err != nil {
 		reason, stalled := fetchFailure(err)
 		fetchErrors.WithLabelValues(reason).Inc()
+		countLimit("Repository", err)
 		markNotReady(repo, reason, err.Error(), stalled)
 		r.Recorder.Eventf(repo, nil, corev1.EventTypeWarning, reason, "Fetch", "%s", err.Error())
 		log.Info("Fetch failed", "reason", reason, "error", err.Error())
@@ -163,8 +164,10 @@ func fetchFailure(err error) (reason string, stalled bool) {
 		return landfallv1.ReasonSecretNotFound, false
 	case errors.Is(err, source.ErrAuthentication), errors.Is(err, source.ErrHostKey), errors.Is(err, source.ErrInvalidAuth):
 		return landfallv1.ReasonAuthenticationFailed, true
-	case errors.Is(err, source.ErrInvalidURL), errors.Is(err, source.ErrInvalidRef),
-		errors.Is(err, source.ErrTooLarge), errors.Is(err, source.ErrTooManyFiles), errors.Is(err, source.ErrUnsafeCheckout):
+	case exceededLimit(err) != "":
+		// What the repository holds or the server sends will not shrink by retrying soon.
+		return landfallv1.ReasonLimitExceeded, true
+	case errors.Is(err, source.ErrInvalidURL), errors.Is(err, source.ErrInvalidRef), errors.Is(err, source.ErrUnsafeCheckout):
 		return landfallv1.ReasonInvalidSpec, true
 	}
 	return landfallv1.ReasonFetchFailed, false

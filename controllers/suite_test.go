@@ -16,6 +16,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/landfall-dev/landfall/controllers"
+	"github.com/landfall-dev/landfall/render"
+	"github.com/landfall-dev/landfall/sandbox"
 	"github.com/landfall-dev/landfall/test/cluster"
 
 	"github.com/landfall-dev/landfall/test/ports"
@@ -29,6 +31,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	sandbox.Main(render.ServeIsolated) // the render children of the manager are this binary
 	os.Exit(run(m))
 }
 
@@ -78,7 +81,17 @@ func startManager(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := controllers.Setup(mgr, controllers.Options{Concurrency: 4, CacheDir: cacheDir, WebhookAddr: webhookAddr}); err != nil {
+	// Renders run in child processes of this test binary, as the controller's do.
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	iso, err := sandbox.New(sandbox.Config{Command: []string{exe}})
+	if err != nil {
+		return err
+	}
+	if err := controllers.Setup(mgr, controllers.Options{Concurrency: 4, CacheDir: cacheDir, WebhookAddr: webhookAddr,
+		RenderIsolator: iso}); err != nil {
 		return err
 	}
 	go func() {

@@ -52,6 +52,9 @@ const (
 	ReasonStoreFailed = "StoreFailed"
 	// ReasonClusterUnreachable: the destination cluster cannot be reached.
 	ReasonClusterUnreachable = "ClusterUnreachable"
+	// ReasonLimitExceeded: a fetch or a render exceeded a documented bound (size, count,
+	// memory, time); the message names the limit.
+	ReasonLimitExceeded = "LimitExceeded"
 )
 
 // Annotations and labels Landfall reads or writes. They are API.
