@@ -33,6 +33,8 @@ type ApplicationReconciler struct {
 	Recorder recorder.EventRecorder
 	// Clusters gives the client of an environment's destination.
 	Clusters *destinations
+	// Tenants finds the TenantPolicies that confine an Application's namespace.
+	Tenants *tenants
 	// Drift remembers which environments' live objects changed since their last sync.
 	Drift *driftTracker
 	// Watcher watches the kinds applied, to notice drift.

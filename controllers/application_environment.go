@@ -49,11 +49,24 @@ func (r *ApplicationReconciler) syncEnvironment(ctx context.Context, app *landfa
 	st.Cluster = env.Cluster
 	log := ctrl.LoggerFrom(ctx).WithValues("environment", env.Name, "revision", st.DesiredRevision)
 	ctx = ctrl.LoggerInto(ctx, log)
-	dest, err := r.Clusters.get(ctx, app.Namespace, env.Cluster)
+	ten, err := r.Tenants.of(ctx, app.Namespace)
+	if err != nil {
+		return failed(landfallv1.ReasonPolicyViolation, err, false)
+	}
+	if err := r.checkTenant(ctx, ten, app, env); err != nil {
+		return r.policyViolation(app, env.Name, st, err)
+	}
+	dest, err := r.Clusters.forApplication(ctx, app, env.Cluster)
+	if errors.Is(err, errServiceAccountNotFound) {
+		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, landfallv1.ReasonServiceAccountNotFound, "Sync", "environment %s: %s", env.Name, err.Error())
+		out := failed(landfallv1.ReasonServiceAccountNotFound, err, true)
+		out.requeue = serviceAccountWait
+		return out
+	}
 	if err != nil {
 		return failed(landfallv1.ReasonClusterUnreachable, err, false)
 	}
-	s := &envSync{r: r, app: app, env: env, st: st, dest: dest, co: co, manual: manual, key: envKey{app.Namespace, app.Name, env.Name}}
+	s := &envSync{r: r, app: app, env: env, st: st, dest: dest, co: co, manual: manual, key: envKey{app.Namespace, app.Name, env.Name}, tenant: ten}
 	if out, done := s.fastForward(ctx, desired); done {
 		return out
 	}

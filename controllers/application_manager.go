@@ -36,6 +36,9 @@ func (r *ApplicationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.M
 		Watches(&landfallv1.Repository{}, handler.EnqueueRequestsFromMapFunc(r.applicationsOf),
 			builder.WithPredicates(revisionChanged())).
 		WatchesRawSource(source.Channel(wake, &handler.EnqueueRequestForObject{})).
+		Watches(&landfallv1.TenantPolicy{}, handler.EnqueueRequestsFromMapFunc(selectedBy(r.Client,
+			func() *landfallv1.ApplicationList { return &landfallv1.ApplicationList{} },
+			func(l *landfallv1.ApplicationList) []client.Object { return objectsOf(l.Items) }))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Named("application").
 		Complete(r)

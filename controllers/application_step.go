@@ -31,6 +31,7 @@ type envSync struct {
 	co     *source.Checkout
 	manual bool
 	key    envKey
+	tenant *tenant
 }
 
 // waitForHealth is how soon a step waiting for health looks again; watch events of the
@@ -359,7 +360,10 @@ func (s *envSync) renderFrom(ctx context.Context, co *source.Checkout) ([]*unstr
 func (s *envSync) apply(ctx context.Context, objs []*unstructured.Unstructured, digest, revision string, prune bool) (envOutcome, *apply.ChangeSet) {
 	start := time.Now()
 	app, st := s.app, s.st
-	if err := s.r.ensureNamespace(ctx, s.dest, app, s.env.Name, s.env.Namespace); err != nil {
+	if err := s.tenant.checkObjects(s.env, objs); err != nil {
+		return s.policyViolation(err), nil
+	}
+	if err := s.r.ensureNamespace(ctx, s.dest, app, s.env.Name, s.env.Namespace, s.tenant); err != nil {
 		return failed(landfallv1.ReasonApplyFailed, err, false), nil
 	}
 	mgr, err := s.r.applier(s.dest, app, s.env.Name, objs...)

@@ -138,7 +138,7 @@ func (r *ApplicationReconciler) deleteEnvironment(ctx context.Context, app *land
 	if err != nil {
 		return err
 	}
-	dest, err := r.Clusters.get(ctx, app.Namespace, cluster)
+	dest, err := r.Clusters.forApplication(ctx, app, cluster)
 	if err != nil {
 		return err
 	}
@@ -151,22 +151,38 @@ func (r *ApplicationReconciler) deleteEnvironment(ctx context.Context, app *land
 }
 
 // ensureNamespace creates the environment's namespace when it is missing, marked with the
-// owner annotation so a Preview may delete it later. An existing namespace is left as is:
-// Landfall never adopts, and so never deletes, a namespace it did not create.
-func (r *ApplicationReconciler) ensureNamespace(ctx context.Context, dest *destination, app *landfallv1.Application, env string, name string) error {
+// owner annotation so a Preview may delete it later, labelled for its tenant and given the
+// tenant's default objects. An existing namespace is left as is: Landfall never adopts, and
+// so never deletes, a namespace it did not create.
+func (r *ApplicationReconciler) ensureNamespace(ctx context.Context, dest *destination, app *landfallv1.Application, env string, name string, ten *tenant) error {
 	ns := &corev1.Namespace{}
 	err := dest.client.Get(ctx, client.ObjectKey{Name: name}, ns)
-	if !apierrors.IsNotFound(err) {
+	switch {
+	case apierrors.IsForbidden(err) && dest.user != "":
+		// A ServiceAccount that may not read namespaces deploys into one the platform
+		// made; if it is missing, the apply says so.
+		return nil
+	case err == nil:
+		if ns.Annotations[annotationCreatedNamespace] == "true" {
+			return ensureNamespaceObjects(ctx, dest.client, ten, name)
+		}
+		return nil
+	case !apierrors.IsNotFound(err):
 		return err
 	}
-	ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name,
-		Labels:      map[string]string{landfallv1.LabelManaged: "true", landfallv1.LabelApplication: applicationLabel(app.Namespace, app.Name)},
+	labels := ten.namespaceLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[landfallv1.LabelManaged] = "true"
+	labels[landfallv1.LabelApplication] = applicationLabel(app.Namespace, app.Name)
+	ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels,
 		Annotations: map[string]string{landfallv1.AnnotationOwner: ownerOf(app, env), annotationCreatedNamespace: "true"},
 	}}
 	if err := dest.client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating namespace %s: %w", name, err)
 	}
-	return nil
+	return ensureNamespaceObjects(ctx, dest.client, ten, name)
 }
 
 // annotationCreatedNamespace marks a namespace Landfall created for an environment.

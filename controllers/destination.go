@@ -23,6 +23,7 @@ type destination struct {
 	config  *rest.Config
 	client  client.Client // uncached: live objects are read fresh for each sync
 	version string        // the apiserver's version, for rendering
+	user    string        // the ServiceAccount impersonated; "" for the controller's own rights
 }
 
 // scope tells the renderer whether a kind is namespaced in this cluster.
@@ -41,6 +42,10 @@ type destinations struct {
 	secrets client.Reader
 	mu      sync.Mutex
 	remote  map[string]remoteEntry
+	// defaultServiceAccount is what an Application without spec.serviceAccountName
+	// deploys as; "" means the controller's own rights.
+	defaultServiceAccount string
+	as                    impersonated
 }
 
 type remoteEntry struct {

@@ -239,7 +239,7 @@ func childApplication(p *landfallv1.Preview, pr pullRequest, name, ns string) *l
 			Environments: []landfallv1.Environment{{Name: previewEnvironment, Namespace: ns,
 				EnvironmentTemplate: *p.Spec.Template.DeepCopy()}},
 			Prune: true, SelfHeal: true, Rollout: p.Spec.Rollout.DeepCopy(),
-			AllowClusterScoped: false, AllowedNamespaces: nil,
+			AllowClusterScoped: false, AllowedNamespaces: nil, ServiceAccountName: p.Spec.ServiceAccountName,
 		},
 	}
 }

@@ -37,6 +37,8 @@ type PreviewReconciler struct {
 	Recorder recorder.EventRecorder
 	// Jitter spreads polls: each requeue waits interval × (1 ± Jitter/2).
 	Jitter float64
+	// Tenants labels the namespaces of previews as their tenant's.
+	Tenants *tenants
 
 	events *previewEvents
 	wake   chan event.GenericEvent

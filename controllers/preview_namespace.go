@@ -98,13 +98,26 @@ func createdFor(ns *corev1.Namespace, owner string) bool {
 // Application. Losing a race to someone else is a failure, not a takeover.
 func (r *PreviewReconciler) createNamespace(ctx context.Context, p *landfallv1.Preview, pr pullRequest, app, name string) (previewResult, error) {
 	owner := childOwner(p.Namespace, app)
+	ten, err := r.Tenants.of(ctx, p.Namespace)
+	if err != nil {
+		return previewResult{}, err
+	}
+	env := &landfallv1.Environment{Name: previewEnvironment, Namespace: name, Cluster: nil}
+	if err := ten.checkEnvironment(env); err != nil {
+		return previewResult{failure: &previewFailure{reason: landfallv1.ReasonPolicyViolation, message: err.Error()}}, nil
+	}
 	labels := childLabels(p, pr)
+	// A preview's namespace is its tenant's: labelled as the tenant's namespaces are, and
+	// given its default objects (quota, isolation) by the child Application.
+	for k, v := range ten.namespaceLabels() {
+		labels[k] = v
+	}
 	labels[landfallv1.LabelManaged] = "true"
 	labels[landfallv1.LabelApplication] = applicationLabel(p.Namespace, app)
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: map[string]string{
 		landfallv1.AnnotationOwner: owner, annotationCreatedNamespace: "true", landfallv1.AnnotationPreviewRef: pr.Ref,
 	}}}
-	err := r.Create(ctx, ns)
+	err = r.Create(ctx, ns)
 	if err == nil {
 		ctrl.LoggerFrom(ctx).Info("Created preview namespace", "namespace", name, "ref", pr.Ref)
 		return previewResult{}, nil

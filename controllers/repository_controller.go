@@ -30,6 +30,8 @@ type RepositoryReconciler struct {
 	Recorder recorder.EventRecorder
 	// Jitter spreads polls: each requeue waits interval × (1 ± Jitter/2).
 	Jitter float64
+	// Tenants refuses URLs outside the tenant policy of the Repository's namespace.
+	Tenants *tenants
 	// now is the clock; tests may replace it.
 	now func() time.Time
 }
@@ -60,6 +62,11 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 	repo.Status.LastHandledReconcileAt = repo.Annotations[landfallv1.AnnotationReconcileRequestedAt]
 
+	if err := r.checkTenant(ctx, repo); err != nil {
+		markNotReady(repo, landfallv1.ReasonPolicyViolation, err.Error(), true)
+		r.Recorder.Eventf(repo, nil, corev1.EventTypeWarning, landfallv1.ReasonPolicyViolation, "Fetch", "%s", err.Error())
+		return ctrl.Result{RequeueAfter: r.interval(repo)}, nil
+	}
 	rev, rewoundFrom, err := r.fetch(ctx, repo)
 	if err != nil {
 		reason, stalled := fetchFailure(err)

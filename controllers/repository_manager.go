@@ -3,6 +3,7 @@ package controllers
 import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -19,6 +20,9 @@ func (r *RepositoryReconciler) SetupWithManager(mgr ctrl.Manager, concurrency in
 		For(&landfallv1.Repository{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, requestAnnotationChanged(landfallv1.AnnotationReconcileRequestedAt)))).
 		WatchesRawSource(source.Channel(refresh, &handler.EnqueueRequestForObject{})).
+		Watches(&landfallv1.TenantPolicy{}, handler.EnqueueRequestsFromMapFunc(selectedBy(r.Client,
+			func() *landfallv1.RepositoryList { return &landfallv1.RepositoryList{} },
+			func(l *landfallv1.RepositoryList) []client.Object { return objectsOf(l.Items) }))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Named("repository").
 		Complete(r)

@@ -32,6 +32,13 @@ type Options struct {
 	Jitter float64
 	// Resync is how often an Application is looked at without any event (default 10m).
 	Resync time.Duration
+	// DefaultServiceAccount is the ServiceAccount (in its own namespace) that an Application
+	// without spec.serviceAccountName deploys as. Empty: such an Application deploys with
+	// the controller's own rights.
+	DefaultServiceAccount string
+	// RequireTenantPolicy refuses every Repository and Application in a namespace that no
+	// TenantPolicy selects. Off, such a namespace is unconfined.
+	RequireTenantPolicy bool
 	// RenderIsolator, when set, runs every render in a child process with a memory limit
 	// and a timeout; nil renders in this process.
 	RenderIsolator render.Isolator
@@ -66,19 +73,24 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return fmt.Errorf("opening the Git cache: %w", err)
 	}
 	refresh := make(chan event.GenericEvent, 64)
+	ten := &tenants{reader: mgr.GetClient(), strict: opts.RequireTenantPolicy}
+	policies := &TenantPolicyReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("landfall-tenantpolicy")}
+	if err := policies.SetupWithManager(mgr); err != nil {
+		return err
+	}
 	repos := &RepositoryReconciler{
 		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Source: git,
-		Recorder: mgr.GetEventRecorder("landfall-repository"), Jitter: opts.Jitter,
+		Recorder: mgr.GetEventRecorder("landfall-repository"), Jitter: opts.Jitter, Tenants: ten,
 	}
 	if err := repos.SetupWithManager(mgr, opts.Concurrency, refresh); err != nil {
 		return err
 	}
-	if err := setupApplications(mgr, opts, git); err != nil {
+	if err := setupApplications(mgr, opts, git, ten); err != nil {
 		return err
 	}
 	previews := &PreviewReconciler{
 		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Source: git,
-		Recorder: mgr.GetEventRecorder("landfall-preview"), Jitter: opts.Jitter,
+		Recorder: mgr.GetEventRecorder("landfall-preview"), Jitter: opts.Jitter, Tenants: ten,
 	}
 	if err := previews.SetupWithManager(context.Background(), mgr, opts.Concurrency); err != nil {
 		return err
@@ -93,11 +105,12 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	return nil
 }
 
-func setupApplications(mgr ctrl.Manager, opts Options, git *source.Client) error {
+func setupApplications(mgr ctrl.Manager, opts Options, git *source.Client, ten *tenants) error {
 	dests, err := newDestinations(mgr.GetConfig(), mgr.GetAPIReader(), client.Options{Scheme: mgr.GetScheme()})
 	if err != nil {
 		return err
 	}
+	dests.defaultServiceAccount = opts.DefaultServiceAccount
 	tracker := newDriftTracker()
 	wake := make(chan event.GenericEvent, 1024)
 	watcher := newDriftWatcher(tracker, wake)
@@ -106,7 +119,7 @@ func setupApplications(mgr ctrl.Manager, opts Options, git *source.Client) error
 	}
 	apps := &ApplicationReconciler{
 		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Source: git, Renderer: opts.renderer(),
-		Recorder: mgr.GetEventRecorder("landfall-application"), Clusters: dests, Drift: tracker,
+		Recorder: mgr.GetEventRecorder("landfall-application"), Clusters: dests, Drift: tracker, Tenants: ten,
 		Watcher: watcher, Resync: opts.Resync, Jitter: opts.Jitter,
 		Store: &revisionStore{client: mgr.GetClient(), reader: mgr.GetAPIReader()},
 	}

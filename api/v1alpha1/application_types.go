@@ -60,6 +60,15 @@ type ApplicationSpec struct {
 	// +kubebuilder:validation:MaxItems=64
 	// +optional
 	AllowedNamespaces []string `json:"allowedNamespaces,omitempty"`
+
+	// ServiceAccountName is a ServiceAccount in the Application's namespace: every read and
+	// write for its environments (apply, prune, dry-run, health, drift watches, namespace
+	// creation) is made as that ServiceAccount, never with the controller's own rights.
+	// When unset, the controller's --default-service-account applies, if any.
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 }
 
 // Environment is one destination of an Application.

@@ -55,6 +55,13 @@ const (
 	// ReasonLimitExceeded: a fetch or a render exceeded a documented bound (size, count,
 	// memory, time); the message names the limit.
 	ReasonLimitExceeded = "LimitExceeded"
+	// ReasonServiceAccountNotFound: the ServiceAccount an Application deploys as is missing.
+	ReasonServiceAccountNotFound = "ServiceAccountNotFound"
+	// ReasonPolicyViolation: the tenant policy forbids what the Application would deploy,
+	// or the Repository URL it reads.
+	ReasonPolicyViolation = "PolicyViolation"
+	// ReasonNothingSelected: a TenantPolicy selects no namespace that exists.
+	ReasonNothingSelected = "NothingSelected"
 )
 
 // Annotations and labels Landfall reads or writes. They are API.

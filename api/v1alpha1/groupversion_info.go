@@ -1,4 +1,5 @@
-// Package v1alpha1 holds the landfall.dev/v1alpha1 API: Repository, Application and Preview.
+// Package v1alpha1 holds the landfall.dev/v1alpha1 API: Repository, Application, Preview and
+// TenantPolicy.
 //
 // It imports only apimachinery, so clients can use the types without pulling in Landfall.
 // +kubebuilder:object:generate=true
@@ -26,6 +27,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&Repository{}, &RepositoryList{},
 		&Application{}, &ApplicationList{},
 		&Preview{}, &PreviewList{},
+		&TenantPolicy{}, &TenantPolicyList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

@@ -29,6 +29,13 @@ type PreviewSpec struct {
 	// Template of the environment each preview deploys.
 	Template EnvironmentTemplate `json:"template"`
 
+	// ServiceAccountName is a ServiceAccount in the Preview's namespace that each preview's
+	// Application deploys as (see ApplicationSpec.ServiceAccountName).
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
 	// Rollout policy of each preview.
 	// +optional
 	Rollout *RolloutSpec `json:"rollout,omitempty"`

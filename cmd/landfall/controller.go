@@ -36,6 +36,8 @@ type controllerFlags struct {
 	gracefulShutdown time.Duration
 	render           renderSandboxFlags
 	resync           time.Duration
+	defaultSA        string
+	requireTenant    bool
 }
 
 func newControllerCmd() *cobra.Command {
@@ -64,6 +66,8 @@ func newControllerCmd() *cobra.Command {
 	fl.StringVar(&f.cacheDir, "cache-dir", filepath.Join(os.TempDir(), "landfall"), "where Git checkouts are cached")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info or error")
 	fl.BoolVar(&f.logJSON, "log-json", true, "log JSON lines (false: human-readable console lines)")
+	fl.StringVar(&f.defaultSA, "default-service-account", "", "ServiceAccount, in an Application's own namespace, that an Application without spec.serviceAccountName deploys as (empty: the controller's own rights)")
+	fl.BoolVar(&f.requireTenant, "require-tenant-policy", false, "refuse Repositories and Applications in namespaces no TenantPolicy selects")
 	fl.DurationVar(&f.gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second, "how long running reconciles may take to finish on SIGTERM")
 	f.render.register(fl)
 	fl.DurationVar(&f.resync, "resync", 10*time.Minute, "how often each Application is reconciled, and its live objects compared, without any event")
@@ -111,6 +115,7 @@ func runController(f *controllerFlags) error {
 	if err := controllers.Setup(mgr, controllers.Options{
 		Concurrency: f.concurrency, CacheDir: f.cacheDir, WebhookAddr: f.webhookAddr, Jitter: 0.1,
 		RenderIsolator: iso, Resync: f.resync,
+		DefaultServiceAccount: f.defaultSA, RequireTenantPolicy: f.requireTenant,
 	}); err != nil {
 		return fmt.Errorf("setting up controllers: %w", err)
 	}

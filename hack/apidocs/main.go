@@ -33,7 +33,7 @@ func main() {
 }
 
 // roots are the kinds users write, in the order a reader meets them.
-var roots = []string{"Repository", "Application", "Preview"}
+var roots = []string{"Repository", "Application", "Preview", "TenantPolicy"}
 
 // generate renders the reference of the package in dir.
 func generate(dir string) ([]byte, error) {
