@@ -145,7 +145,10 @@ func TestRenderRestricted(t *testing.T) {
 	g.Expect(r.all("ClusterRoleBinding")).To(ConsistOf("landfall-namespaces"), "the only cluster-wide grant")
 	ns := as[rbacv1.ClusterRole](t, r.find("ClusterRole", "", "landfall-namespaces"))
 	g.Expect(ns.Rules).To(ConsistOf(rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"namespaces"},
-		ResourceNames: []string{"team-a", "team-b"}, Verbs: []string{"get"}}))
+		ResourceNames: []string{"team-a", "team-b"}, Verbs: []string{"get"}},
+		// TenantPolicies are cluster-scoped: only a ClusterRole can grant reading them.
+		rbacv1.PolicyRule{APIGroups: []string{"landfall.dev"}, Resources: []string{"tenantpolicies"}, Verbs: []string{"get", "list", "watch"}},
+		rbacv1.PolicyRule{APIGroups: []string{"landfall.dev"}, Resources: []string{"tenantpolicies/status"}, Verbs: []string{"get", "update", "patch"}}))
 
 	g.Expect(r.all("Role")).To(ConsistOf("landfall-system/landfall-leader-election",
 		"landfall-system/landfall", "team-a/landfall", "team-b/landfall", "team-a/landfall-deploy", "team-b/landfall-deploy"))
@@ -162,6 +165,28 @@ func TestRenderRestricted(t *testing.T) {
 	d := as[appsv1.Deployment](t, r.find("Deployment", "landfall-system", "landfall"))
 	g.Expect(d.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--watch-namespaces=landfall-system,team-a,team-b"))
 	g.Expect(r.notes).To(ContainSubstring("deploys only\ninto team-a, team-b"))
+}
+
+// TestRenderLockedDown checks tenancy.defaultServiceAccount: the controller runs with it,
+// and Landfall's own ServiceAccount is granted none of the deployable kinds, only its own
+// kinds, namespaces, TenantPolicies and impersonating ServiceAccounts.
+func TestRenderLockedDown(t *testing.T) {
+	g := NewWithT(t)
+	r, err := renderChart(t, "landfall-system", map[string]any{"tenancy": map[string]any{"defaultServiceAccount": "deployer", "requirePolicy": true}})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(r.all("ClusterRole")).To(ConsistOf("landfall", "landfall-view"))
+	g.Expect(r.all("ClusterRoleBinding")).To(ConsistOf("landfall"))
+	d := as[appsv1.Deployment](t, r.find("Deployment", "landfall-system", "landfall"))
+	g.Expect(d.Spec.Template.Spec.Containers[0].Args).To(ContainElements("--default-service-account=deployer", "--require-tenant-policy=true"))
+	own := as[rbacv1.ClusterRole](t, r.find("ClusterRole", "", "landfall"))
+	g.Expect(allows(own.Rules, "", "serviceaccounts", "impersonate")).To(BeTrue())
+	g.Expect(allows(own.Rules, "landfall.dev", "tenantpolicies", "watch")).To(BeTrue())
+	g.Expect(allows(own.Rules, "", "namespaces", "list")).To(BeTrue(), "to tell which a TenantPolicy selects")
+	for _, gr := range [][2]string{{"apps", "deployments"}, {"", "services"}, {"", "configmaps"}, {"rbac.authorization.k8s.io", "rolebindings"}} {
+		g.Expect(allows(own.Rules, gr[0], gr[1], "create")).To(BeFalse(), "%s.%s", gr[1], gr[0])
+	}
+	g.Expect(allows(own.Rules, "", "users", "impersonate")).To(BeFalse(), "ServiceAccounts only")
+	g.Expect(allows(own.Rules, "", "groups", "impersonate")).To(BeFalse())
 }
 
 // TestRenderOptions checks the optional parts and the image settings.

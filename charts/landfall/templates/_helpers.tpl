@@ -96,4 +96,19 @@ through two APIs: events.k8s.io for Landfall's kinds, core for leader election.
 - apiGroups: [events.k8s.io]
   resources: [events]
   verbs: [create, patch]
+# An Application with spec.serviceAccountName (or the default ServiceAccount) deploys as that
+# ServiceAccount: Landfall checks that it exists, then impersonates it.
+- apiGroups: [""]
+  resources: [serviceaccounts]
+  verbs: [get, impersonate]
+{{- end }}
+
+{{/* Rules on TenantPolicies: cluster-scoped, so always in a ClusterRole. */}}
+{{- define "landfall.tenantRules" -}}
+- apiGroups: [landfall.dev]
+  resources: [tenantpolicies]
+  verbs: [get, list, watch]
+- apiGroups: [landfall.dev]
+  resources: [tenantpolicies/status]
+  verbs: [get, update, patch]
 {{- end }}
