@@ -16,8 +16,8 @@ import (
 func TestCRDNamesDoNotCollide(t *testing.T) {
 	taken := []string{"app", "apps", "repo", "repos", "preview", "previews", "application", "applications"}
 	files, err := filepath.Glob("../../charts/landfall/crds/*.yaml")
-	if err != nil || len(files) != 3 {
-		t.Fatalf("want the 3 generated CRDs, found %v (%v)", files, err)
+	if err != nil || len(files) != 4 {
+		t.Fatalf("want the 4 generated CRDs, found %v (%v)", files, err)
 	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)

@@ -102,7 +102,7 @@ type TenantPolicyStatus struct {
 // platform team, not by the Applications it confines.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:scope=Cluster,shortName=tenant;tenants,categories=landfall
+// +kubebuilder:resource:scope=Cluster,shortName=lftenant;lftenants,categories=landfall
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
