@@ -46,6 +46,10 @@ func (r *ApplicationReconciler) syncEnvironment(ctx context.Context, app *landfa
 		return envOutcome{blocked: true, reason: landfallv1.ReasonProgressing, message: "waiting for " + prev + " to complete", requeue: 5 * time.Second}
 	}
 	st.DesiredRevision = pinnedOr(app, env.Name, st, desired)
+	desired, held := gate(app, env, st, desired, r.clock())
+	if held != nil && desired == "" {
+		return *held // nothing deployed yet: nothing to keep
+	}
 	st.Cluster = env.Cluster
 	log := ctrl.LoggerFrom(ctx).WithValues("environment", env.Name, "revision", st.DesiredRevision)
 	ctx = ctrl.LoggerInto(ctx, log)
@@ -91,6 +95,10 @@ func (r *ApplicationReconciler) syncEnvironment(ctx context.Context, app *landfa
 	}
 	if out.err != nil {
 		r.Drift.markDirty(s.key) // not synced: the next pass must compare again
+	}
+	if held != nil && out.err == nil && !out.blocked {
+		st.Message = held.message
+		return *held
 	}
 	return out
 }

@@ -58,8 +58,9 @@ func (r *ApplicationReconciler) applicationsOf(ctx context.Context, o client.Obj
 	return reqs
 }
 
-// pinsChanged passes Applications whose pins (pin.landfall.dev/<environment>) changed: a
-// manual rollback or resume takes effect at once, not at the next resync. The pin is an
+// pinsChanged passes Applications whose pins (pin.landfall.dev/<environment>) or
+// approvals (approve.landfall.dev/<environment>) changed: a manual rollback, resume or
+// promotion takes effect at once, not at the next resync. The pin is an
 // annotation rather than a spec field so that it survives an Application whose spec is
 // itself applied from Git: no one's apply owns it but the person who pinned.
 func pinsChanged() predicate.Predicate {
@@ -73,11 +74,11 @@ func pinsChanged() predicate.Predicate {
 	}
 }
 
-// pinsOf returns an object's pin annotations.
+// pinsOf returns an object's pin and approval annotations.
 func pinsOf(o client.Object) map[string]string {
 	out := map[string]string{}
 	for k, v := range o.GetAnnotations() {
-		if strings.HasPrefix(k, landfallv1.AnnotationPinPrefix) {
+		if strings.HasPrefix(k, landfallv1.AnnotationPinPrefix) || strings.HasPrefix(k, landfallv1.AnnotationApprovePrefix) {
 			out[k] = v
 		}
 	}

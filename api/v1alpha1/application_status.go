@@ -74,6 +74,12 @@ type EnvironmentStatus struct {
 	// PinnedRevision is set by a manual rollback; the environment stays there until resumed.
 	// +optional
 	PinnedRevision string `json:"pinnedRevision,omitempty"`
+	// AwaitingApproval is the revision waiting for a person's approval (requireApproval).
+	// +optional
+	AwaitingApproval string `json:"awaitingApproval,omitempty"`
+	// Approval records who approved the environment's newest approved revision, and when.
+	// +optional
+	Approval *Approval `json:"approval,omitempty"`
 	// Sync state of the live objects.
 	// +optional
 	Sync SyncState `json:"sync,omitempty"`
@@ -103,6 +109,19 @@ type EnvironmentStatus struct {
 	// Inventory of the objects Landfall applied here.
 	// +optional
 	Inventory *Inventory `json:"inventory,omitempty"`
+}
+
+// Approval is a person's approval of a revision for an environment.
+type Approval struct {
+	// Revision approved.
+	Revision string `json:"revision"`
+	// ApprovedBy is the user who approved, as the apiserver named them to `landfall
+	// promote`; empty when the annotation was set by other means.
+	// +optional
+	ApprovedBy string `json:"approvedBy,omitempty"`
+	// ApprovedAt is when it was approved.
+	// +optional
+	ApprovedAt *metav1.Time `json:"approvedAt,omitempty"`
 }
 
 // RolloutPhase is where a rollout stands.

@@ -94,6 +94,12 @@ type Environment struct {
 	// environment has no next one, so the apiserver refuses it there.
 	// +optional
 	BakeTime *metav1.Duration `json:"bakeTime,omitempty"`
+
+	// RequireApproval holds every new revision until a person approves it for this
+	// environment (`landfall promote APP --env ENV`, or the annotation
+	// approve.landfall.dev/<environment>: <revision>). Pins and rollbacks are not held.
+	// +optional
+	RequireApproval bool `json:"requireApproval,omitempty"`
 }
 
 // EnvironmentTemplate is what an environment renders: shared by Application and Preview.

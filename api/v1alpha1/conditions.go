@@ -48,6 +48,8 @@ const (
 	ReasonPinned = "Pinned"
 	// ReasonForbidden: rendered objects reach outside what the Application may touch.
 	ReasonForbidden = "Forbidden"
+	// ReasonAwaitingApproval: an environment holds a new revision until a person approves it.
+	ReasonAwaitingApproval = "AwaitingApproval"
 	// ReasonStoreFailed: the last healthy revision could not be stored for rollbacks.
 	ReasonStoreFailed = "StoreFailed"
 	// ReasonClusterUnreachable: the destination cluster cannot be reached.
@@ -78,6 +80,10 @@ const (
 	// immutable field (a Job's template, a Deployment's selector). Namespaces,
 	// CustomResourceDefinitions and PersistentVolumeClaims are never recreated.
 	AnnotationForce = "landfall.dev/force"
+	// AnnotationApprovePrefix + <environment> approves a revision for an environment that
+	// requires approval. The value is the revision, or JSON {"revision", "by", "at"} as
+	// `landfall promote` writes it.
+	AnnotationApprovePrefix = "approve.landfall.dev/"
 	// AnnotationSyncWave orders objects within a stage of an apply: lower waves first.
 	AnnotationSyncWave = "landfall.dev/sync-wave"
 	// AnnotationOwner names the Application and environment that created an object

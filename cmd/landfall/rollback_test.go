@@ -46,3 +46,22 @@ func TestRollbackTarget(t *testing.T) {
 		}
 	}
 }
+
+func TestAwaitingApproval(t *testing.T) {
+	app := &landfallv1.Application{}
+	app.Name = "shop"
+	app.Spec.Environments = []landfallv1.Environment{{Name: "staging"}, {Name: "production", RequireApproval: true}}
+	if _, err := awaitingApproval(app, "staging"); err == nil || !strings.Contains(err.Error(), "does not require approval") {
+		t.Errorf("staging: %v", err)
+	}
+	if _, err := awaitingApproval(app, "prod"); err == nil || !strings.Contains(err.Error(), `no environment "prod"`) {
+		t.Errorf("prod: %v", err)
+	}
+	if _, err := awaitingApproval(app, "production"); err == nil || !strings.Contains(err.Error(), "no revision waits") {
+		t.Errorf("production, nothing waiting: %v", err)
+	}
+	app.Status.Environments = []landfallv1.EnvironmentStatus{{Name: "production", AwaitingApproval: "main@sha1:1111111111111111111111111111111111111111"}}
+	if got, err := awaitingApproval(app, "production"); err != nil || got != app.Status.Environments[0].AwaitingApproval {
+		t.Errorf("production = %q, %v", got, err)
+	}
+}

@@ -29,6 +29,7 @@ func newRootCmd() *cobra.Command {
 		newSuspendCmd(),
 		newResumeCmd(),
 		newRollbackCmd(),
+		newPromoteCmd(),
 	)
 	return root
 }
