@@ -120,7 +120,7 @@ func (r *RepositoryReconciler) fetch(ctx context.Context, repo *landfallv1.Repos
 	if err != nil {
 		return source.Revision{}, "", err
 	}
-	if rev.String() == repo.Status.Revision && ref.Commit == "" {
+	if rev.String() == repo.Status.Revision && ref.Commit == "" && !mustReverify(repo) {
 		return rev, repo.Status.RewoundFrom, nil
 	}
 	start = time.Now()
@@ -132,6 +132,9 @@ func (r *RepositoryReconciler) fetch(ctx context.Context, repo *landfallv1.Repos
 	defer co.Close()
 	if co.Replaced != nil {
 		reportCheckoutReplaced(ctx, r.Recorder, "Repository", repo, co.Replaced)
+	}
+	if err := r.verifySignature(ctx, repo, co); err != nil {
+		return source.Revision{}, "", err
 	}
 	if co.Revision.String() == repo.Status.Revision {
 		return co.Revision, repo.Status.RewoundFrom, nil
@@ -167,6 +170,8 @@ func fetchFailure(err error) (reason string, stalled bool) {
 	switch {
 	case isRegressed(err):
 		return landfallv1.ReasonRevisionRegressed, true
+	case errors.Is(err, source.ErrUnverified):
+		return landfallv1.ReasonSignatureVerificationFailed, true
 	case errors.Is(err, errSecret):
 		return landfallv1.ReasonSecretNotFound, false
 	case errors.Is(err, source.ErrAuthentication), errors.Is(err, source.ErrHostKey), errors.Is(err, source.ErrInvalidAuth):

@@ -102,6 +102,10 @@ const (
 // its rewindPolicy allows it. Also the reason of the Warning Event every rewind gets.
 const ReasonRevisionRegressed = "RevisionRegressed"
 
+// ReasonSignatureVerificationFailed: the Repository's new commit is unsigned or not signed
+// by a key of spec.verify; the current revision stays.
+const ReasonSignatureVerificationFailed = "SignatureVerificationFailed"
+
 // Event reasons that are not condition reasons. They are API: alerts match on them.
 const (
 	// EventCheckoutVerificationFailed: a cached checkout was not its commit's tree (changed on

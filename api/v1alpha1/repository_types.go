@@ -56,6 +56,21 @@ type RepositorySpec struct {
 	// +kubebuilder:default=Refuse
 	// +optional
 	RewindPolicy RewindPolicy `json:"rewindPolicy,omitempty"`
+
+	// Verify requires the commit of every new revision to be signed by a trusted key. An
+	// unsigned or wrongly signed commit is refused with Ready=False reason
+	// SignatureVerificationFailed naming the commit and why; the current revision stays.
+	// +optional
+	Verify *CommitVerification `json:"verify,omitempty"`
+}
+
+// CommitVerification names the keys a Repository's commits must be signed with.
+type CommitVerification struct {
+	// SecretRef names a Secret in the Repository's namespace whose values are trusted
+	// public keys: armoured OpenPGP public keys, or SSH public keys in authorized_keys
+	// format, one a line. Edit the Secret to rotate keys: each new revision is checked
+	// against the keys it holds then.
+	SecretRef LocalObjectReference `json:"secretRef"`
 }
 
 // RewindPolicy says whether a Repository takes a commit that does not descend from its

@@ -52,30 +52,47 @@ func newFixture(tb testing.TB, e *env, files map[string]string) *fixture {
 
 func newFixtureInterval(tb testing.TB, e *env, files map[string]string, interval *metav1.Duration) *fixture {
 	tb.Helper()
-	ctx := context.Background()
 	f := &fixture{e: e, srv: gitserver.New(tb, gitserver.Options{})}
 	commit := f.srv.Commit(tb, "main", files)
+	f.ns = createNamespace(tb, e)
+	f.createRepository(tb, func(s *landfallv1.RepositorySpec) { s.Interval = interval })
+	f.waitRevision(tb, commit)
+	return f
+}
+
+// createNamespace makes a namespace for one test.
+func createNamespace(tb testing.TB, e *env) string {
+	tb.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-"}}
-	must(tb, e.k8s.Create(ctx, ns))
-	f.ns = ns.Name
+	must(tb, e.k8s.Create(context.Background(), ns))
+	return ns.Name
+}
+
+// createRepository makes the credentials and webhook Secrets and a Repository for f.srv
+// in f.ns, polling once an hour unless mutate says otherwise.
+func (f *fixture) createRepository(tb testing.TB, mutate func(*landfallv1.RepositorySpec)) {
+	tb.Helper()
+	ctx := context.Background()
 	for _, s := range []*corev1.Secret{
 		{ObjectMeta: metav1.ObjectMeta{Name: "git", Namespace: f.ns},
 			StringData: map[string]string{"username": f.srv.Username, "password": f.srv.Password}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "hook", Namespace: f.ns}, StringData: map[string]string{"token": hookToken}},
 	} {
-		must(tb, e.k8s.Create(ctx, s))
+		must(tb, f.e.k8s.Create(ctx, s))
 	}
 	f.repo = &landfallv1.Repository{
 		ObjectMeta: metav1.ObjectMeta{Name: "config", Namespace: f.ns},
 		Spec: landfallv1.RepositorySpec{
-			URL: f.srv.URL, Ref: landfallv1.GitRef{Branch: "main"}, Insecure: true, Interval: interval,
+			URL: f.srv.URL, Ref: landfallv1.GitRef{Branch: "main"}, Insecure: true,
+			Interval:         &metav1.Duration{Duration: time.Hour},
 			SecretRef:        &landfallv1.LocalObjectReference{Name: "git"},
 			WebhookSecretRef: &landfallv1.LocalObjectReference{Name: "hook"},
 		},
 	}
-	must(tb, e.k8s.Create(ctx, f.repo))
-	f.waitRevision(tb, commit)
-	return f
+	if mutate != nil {
+		mutate(&f.repo.Spec)
+	}
+	must(tb, f.e.k8s.Create(ctx, f.repo))
 }
 
 // waitRevision waits until the Repository has resolved commit.

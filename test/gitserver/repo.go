@@ -1,9 +1,7 @@
 package gitserver
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 )
 
@@ -11,22 +9,21 @@ import (
 // commits, pushes with git and returns the new commit. A new branch starts empty.
 func (s *Server) Commit(tb TB, branch string, files map[string]string) string {
 	tb.Helper()
-	return s.CommitChange(tb, branch, func(dir string) {
-		for name, content := range files {
-			p := filepath.Join(dir, filepath.FromSlash(name))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				tb.Fatal(err)
-			}
-			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-				tb.Fatal(err)
-			}
-		}
-	})
+	return s.CommitChange(tb, branch, writeFiles(tb, files))
 }
 
 // CommitChange lets change edit the work tree at dir freely (files, symlinks, deletions)
 // on top of branch, then commits everything, pushes and returns the new commit.
 func (s *Server) CommitChange(tb TB, branch string, change func(dir string)) string {
+	tb.Helper()
+	return s.commitWith(tb, branch, change, func() {
+		s.git(tb, s.work, "commit", "--quiet", "--allow-empty", "--no-verify", "-m", "change on "+branch)
+	})
+}
+
+// commitWith checks branch out, lets change edit the work tree, stages everything, makes
+// the commit with commit, pushes and returns the new commit.
+func (s *Server) commitWith(tb TB, branch string, change func(dir string), commit func()) string {
 	tb.Helper()
 	if s.hasRef("refs/heads/" + branch) {
 		s.git(tb, s.work, "fetch", "--quiet", "origin", "refs/heads/"+branch)
@@ -37,7 +34,7 @@ func (s *Server) CommitChange(tb TB, branch string, change func(dir string)) str
 	}
 	change(s.work)
 	s.git(tb, s.work, "add", "--all")
-	s.git(tb, s.work, "commit", "--quiet", "--allow-empty", "--no-verify", "-m", "change on "+branch)
+	commit()
 	s.git(tb, s.work, "push", "--quiet", "--force", "origin", "HEAD:refs/heads/"+branch)
 	return s.git(tb, s.work, "rev-parse", "HEAD")
 }
