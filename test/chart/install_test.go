@@ -31,6 +31,9 @@ type fixture struct {
 // releaseRef names an installed release of the chart.
 type releaseRef struct {
 	name, namespace, serviceAccount string
+	// lockedDown: installed with tenancy.defaultServiceAccount, so Landfall holds none of
+	// the deployable rules and every Application deploys as a ServiceAccount of its own.
+	lockedDown bool
 }
 
 func (r releaseRef) user() string {
@@ -110,6 +113,9 @@ func TestChartInCluster(t *testing.T) {
 			}
 		}
 	})
+
+	// Runs after the others stopped, for the same reason.
+	t.Run("locked down", func(t *testing.T) { lockedDown(t, f) })
 }
 
 // deploysFromGit: a Deployment, a Service and a ConfigMap from Git reach their namespace,

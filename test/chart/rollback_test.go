@@ -66,6 +66,9 @@ func rollsBack(t *testing.T, f *fixture, rel releaseRef, ctl *controller, shop *
 // which would hide whether its own rules grant what its revision store needs.
 func withoutDeployableSecrets(t *testing.T, f *fixture, rel releaseRef) {
 	t.Helper()
+	if rel.lockedDown {
+		return // Landfall holds none of the deployable rules at all
+	}
 	rules := withoutResource(defaultDeployableRules(t), "secrets")
 	helmUpgrade(t, f.cluster.Kubeconfig, rel.name, rel.namespace, map[string]any{"rbac": map[string]any{"deployableRules": rules}})
 	t.Cleanup(func() { helmUpgrade(t, f.cluster.Kubeconfig, rel.name, rel.namespace, nil) })
