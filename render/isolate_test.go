@@ -37,7 +37,7 @@ func sandboxed(t *testing.T, cfg sandbox.Config) *Engine {
 }
 
 // writeChart writes a chart whose one template is a ConfigMap with value body.
-func writeChart(t *testing.T, defines, body string) Input {
+func writeChart(t testing.TB, defines, body string) Input {
 	t.Helper()
 	root := t.TempDir()
 	files := map[string]string{

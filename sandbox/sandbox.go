@@ -20,6 +20,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -66,8 +67,23 @@ const (
 
 // Runner starts children. It is safe for concurrent use.
 type Runner struct {
-	cfg   Config
-	slots chan struct{}
+	cfg     Config
+	slots   chan struct{}
+	peakRSS atomic.Int64
+}
+
+// PeakChildRSS returns the largest peak resident memory of any child that ended so far.
+func (r *Runner) PeakChildRSS() int64 { return r.peakRSS.Load() }
+
+func (r *Runner) notePeak(st *os.ProcessState) {
+	if st == nil {
+		return
+	}
+	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
+		rss := ru.Maxrss << 10 // kilobytes on Linux
+		for old := r.peakRSS.Load(); rss > old && !r.peakRSS.CompareAndSwap(old, rss); old = r.peakRSS.Load() {
+		}
+	}
 }
 
 // New returns a Runner; cfg.Command is required.
@@ -110,6 +126,7 @@ func (r *Runner) Run(ctx context.Context, request []byte, maxOutput int64) ([]by
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run() // CommandContext kills the child at the timeout
+	r.notePeak(cmd.ProcessState)
 	switch {
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
