@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
@@ -88,4 +91,94 @@ func TestHostileInputsLeaveOthersSyncing(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	t.Logf("controller peak RSS since it started: %d MiB", peak>>20)
 	g.Expect(peak).To(BeNumerically("<", int64(1<<30)), "the controller's peak memory is under the chart's 1Gi limit")
+}
+
+// BenchmarkPushDuringAttack measures push → last object applied for a healthy app, 10
+// pushes without and 10 during an attack: three Repositories on hostile Git servers (a
+// 2 GiB object, an endless shallow answer, an endless ref advertisement) polled every
+// second, and an Application whose chart asks for 600 MB, asked to sync every second. It
+// reports both p50s side by side and the controller's peak RSS.
+func BenchmarkPushDuringAttack(b *testing.B) {
+	ctx := context.Background()
+	e := shared(b)
+	web := testdata(b, "web", "apps/bench")
+	files := stampFiles(b, web, 0)
+	for k, v := range hostileFiles("one") {
+		files[k] = v
+	}
+	f := newFixture(b, e, files)
+	target := f.ns + "-bench"
+	app := f.application(b, "bench", "apps/bench", []landfallv1.Environment{{Name: "bench", Namespace: target}}, nil)
+	NewWithT(b).Eventually(func(g Gomega) { expectSynced(g, f.get(g, app), f.srv.Head(b, "refs/heads/main")) }, timeout, poll).Should(Succeed())
+	resources := []schema.GroupVersionResource{{Group: "apps", Version: "v1", Resource: "deployments"},
+		{Version: "v1", Resource: "services"}, {Version: "v1", Resource: "configmaps"}}
+	waitCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	tracker, err := trackStamps(waitCtx, e.cluster.Config, target, resources...)
+	must(b, err)
+	n := 0
+	pushes := func(count int) []time.Duration {
+		var samples []time.Duration
+		for range count {
+			n++
+			f.srv.CommitChange(b, "main", write(b, stampFiles(b, web, n)))
+			pushed := time.Now()
+			f.webhook(b)
+			last, err := tracker.wait(waitCtx, n, len(resources))
+			if err != nil {
+				b.Fatalf("push %d: %v", n, err)
+			}
+			samples = append(samples, last.Sub(pushed))
+		}
+		return samples
+	}
+
+	b.ResetTimer()
+	quiet := pushes(10)
+	stopAttack := attack(b, f)
+	under := pushes(10)
+	stopAttack()
+	b.StopTimer()
+	_, peak, err := e.ctrl.memory()
+	must(b, err)
+	b.ReportMetric(ms(percentile(quiet, 50)), "p50_ms_quiet")
+	b.ReportMetric(ms(percentile(under, 50)), "p50_ms_attack")
+	b.ReportMetric(float64(peak)/(1<<20), "controller_peak_RSS_MB")
+	b.Logf("healthy push → applied, p50: %s without an attack, %s during it (p99 %s, %s); controller peak RSS %d MiB",
+		percentile(quiet, 50).Round(time.Millisecond), percentile(under, 50).Round(time.Millisecond),
+		percentile(quiet, 99).Round(time.Millisecond), percentile(under, 99).Round(time.Millisecond), peak>>20)
+}
+
+// attack starts hostile Repositories polled every second and a hostile Application asked to
+// sync every second, until the returned stop is called.
+func attack(b *testing.B, f *fixture) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	for _, a := range []gitserver.Attack{gitserver.BigObject, gitserver.ShallowFlood, gitserver.RefFlood} {
+		must(b, f.e.k8s.Create(ctx, &landfallv1.Repository{
+			ObjectMeta: metav1.ObjectMeta{Name: "hostile-" + string(a), Namespace: f.ns},
+			Spec: landfallv1.RepositorySpec{URL: gitserver.NewHostile(b, a).URL, Ref: landfallv1.GitRef{Branch: "main"},
+				Insecure: true, Interval: &metav1.Duration{Duration: time.Second}},
+		}))
+	}
+	hostile := f.application(b, "hostile", "apps/hostile", []landfallv1.Environment{{Name: "prod", Namespace: f.ns + "-hostile"}}, nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-tick.C:
+				patch := client.RawPatch(types.MergePatchType, []byte(fmt.Sprintf(
+					`{"metadata":{"annotations":{%q:%q}}}`, landfallv1.AnnotationSyncRequestedAt, now.Format(time.RFC3339Nano))))
+				_ = f.e.k8s.Patch(ctx, hostile.DeepCopy(), patch)
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
