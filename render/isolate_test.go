@@ -72,22 +72,26 @@ func doubling(n int) string {
 var renderCap = memcap.Limits{AddressSpace: 3 << 30, PeakRSS: 256 << 20}
 
 func TestHostileChartsAreBoundedInTheSandbox(t *testing.T) {
+	// The memory cases get a timeout no loaded machine reaches first: they prove the
+	// memory cap, the endless loop proves the timeout.
+	const memoryCase = 5 * time.Minute
 	cases := []struct {
 		name, defines, body string
+		timeout             time.Duration
 		names               string
 	}{
-		{"repeat", "", `repeat 600000000 "x"`, "the render needed more than 256 MiB of memory (the memory limit)"},
-		{"nested include", doubling(12), `include "x12" .`, "the render needed more than 256 MiB of memory (the memory limit)"},
-		{"until", "", `until 200000000 | len`, "the render needed more than 256 MiB of memory (the memory limit)"},
+		{"repeat", "", `repeat 600000000 "x"`, memoryCase, "the render needed more than 256 MiB of memory (the memory limit)"},
+		{"nested include", doubling(12), `include "x12" .`, memoryCase, "the render needed more than 256 MiB of memory (the memory limit)"},
+		{"until", "", `until 200000000 | len`, memoryCase, "the render needed more than 256 MiB of memory (the memory limit)"},
 		{"endless loop", "", `range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}{{ "x"`,
-			"the render did not finish within 3s (the timeout)"},
+			3 * time.Second, "the render did not finish within 3s (the timeout)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if memcap.Run(t, renderCap) {
 				return
 			}
-			e := sandboxed(t, sandbox.Config{MaxMemory: 256 << 20, Timeout: 3 * time.Second})
+			e := sandboxed(t, sandbox.Config{MaxMemory: 256 << 20, Timeout: tc.timeout})
 			_, err := e.Render(context.Background(), writeChart(t, tc.defines, tc.body))
 			if !errors.Is(err, manifest.ErrLimit) || !strings.Contains(err.Error(), tc.names) {
 				t.Fatalf("error = %v, want %v naming %q", err, manifest.ErrLimit, tc.names)

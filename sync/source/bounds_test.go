@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/landfall-dev/landfall/sync/source"
 	"github.com/landfall-dev/landfall/test/gitserver"
@@ -38,7 +39,8 @@ func TestHostileGitServersAreBoundedWhileRead(t *testing.T) {
 				return
 			}
 			srv := gitserver.NewHostile(t, tc.attack)
-			c := newClient(t, source.Options{})
+			// A timeout no loaded machine reaches first: each case proves a size bound.
+			c := newClient(t, source.Options{Timeout: 5 * time.Minute})
 			_, err := c.Checkout(context.Background(), srv.URL, source.Ref{Branch: "main"}, source.Auth{})
 			if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.names) {
 				t.Fatalf("error = %v, want %v naming %q", err, tc.is, tc.names)

@@ -27,7 +27,7 @@ func lockedDown(t *testing.T, f *fixture) {
 		map[string]any{"tenancy": map[string]any{"defaultServiceAccount": "deployer"}})
 	for _, ns := range []string{"", "default", "kube-system", "team-x", "team-x-staging"} {
 		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{User: rel.user(),
-			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + rel.namespace, "system:authenticated"},
+			Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + rel.namespace, "system:authenticated"},
 			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: "create", Group: "apps", Resource: "deployments"}}}
 		g.Expect(f.admin.Create(ctx, sar)).To(Succeed())
 		g.Expect(sar.Status.Allowed).To(BeFalse(), "Landfall may create Deployments in %q: %s", ns, sar.Status.Reason)
