@@ -187,7 +187,7 @@ func startFixture(t *testing.T) *fixture {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c, err := cluster.Start(ctx, cluster.Options{Name: "chart", Dir: t.TempDir(), Nodes: 1, Log: t.Logf})
+	c, err := cluster.Start(ctx, cluster.Options{Name: "chart", Dir: t.TempDir(), Nodes: 1, Log: t.Logf, AuditWrites: true})
 	if err != nil {
 		t.Fatalf("starting the cluster: %v", err)
 	}

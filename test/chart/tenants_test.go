@@ -2,6 +2,10 @@ package chart_test
 
 import (
 	"context"
+	"encoding/json"
+	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,8 +71,54 @@ func lockedDown(t *testing.T, f *fixture) {
 		g.Expect(cm.Data).To(HaveKeyWithValue("greeting", "hello"))
 	}).WithTimeout(time.Minute).Should(Succeed())
 
+	// Landfall may impersonate ServiceAccounts, and so deploy as the team's.
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{User: rel.user(),
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: "team-x", Verb: "impersonate", Resource: "serviceaccounts", Name: "deployer"}}}
+	g.Expect(f.admin.Create(ctx, sar)).To(Succeed())
+	g.Expect(sar.Status.Allowed).To(BeTrue(), sar.Status.Reason)
+
 	t.Run("rolls back a bad revision", func(t *testing.T) { rollsBack(t, f, rel, ctl, shop) })
 	g.Expect(f.admin.Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "team-x-deployer"},
 		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"}, Subjects: deployer})).To(Succeed())
 	t.Run("runs a pull-request preview", func(t *testing.T) { runsPreview(t, f, rel, ctl, shop) })
+
+	// The apiserver's audit log: every write to the team's objects was made as the team's
+	// ServiceAccount, none as Landfall's own.
+	byUser := teamWrites(t, f.cluster.AuditLog(), "team-x-staging")
+	g.Expect(byUser).To(HaveKey("system:serviceaccount:team-x:deployer"))
+	g.Expect(byUser).NotTo(HaveKey(rel.user()), "Landfall wrote the team's objects with its own rights")
+}
+
+// teamWrites counts, by the user the request was made as, the writes to Deployments,
+// Services and ConfigMaps in namespace (dry runs included: they are made as someone too).
+func teamWrites(t *testing.T, path, namespace string) map[string]int {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var ev struct {
+			Stage            string
+			User             struct{ Username string }
+			ImpersonatedUser *struct{ Username string }
+			ObjectRef        struct{ Resource, Subresource, Namespace string }
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("audit log: %v", err)
+		}
+		r := ev.ObjectRef
+		if ev.Stage != "ResponseComplete" || r.Namespace != namespace || r.Subresource != "" ||
+			!slices.Contains([]string{"deployments", "services", "configmaps"}, r.Resource) {
+			continue
+		}
+		user := ev.User.Username
+		if ev.ImpersonatedUser != nil {
+			user = ev.ImpersonatedUser.Username
+		}
+		out[user]++
+	}
+	t.Logf("writes in %s by user: %v", namespace, out)
+	return out
 }
