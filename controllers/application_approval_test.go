@@ -24,7 +24,7 @@ func TestApprovalGateHoldsProduction(t *testing.T) {
 	})
 	first := "main@sha1:" + f.srv.Head(t, "refs/heads/main")
 	expectAwaiting(g, f, first)
-	g.Expect(greeting(f.ns + "-prod")()).Error().To(HaveOccurred(), "nothing deployed before the approval")
+	g.Expect(greeting(f.ns+"-prod")()).Error().To(HaveOccurred(), "nothing deployed before the approval")
 
 	approve(g, f, `{"revision":"`+first+`","by":"alice","at":"2026-12-01T10:00:00Z"}`)
 	g.Eventually(func(g Gomega) {
@@ -41,7 +41,7 @@ func TestApprovalGateHoldsProduction(t *testing.T) {
 	second := "main@sha1:" + f.push(t, writeFile(g, "apps/web/configmap.yaml", configMapGreeting("bonjour")))
 	g.Eventually(func(g Gomega) { completed(g, f.get(g), "staging", second) }, timeout, poll).Should(Succeed())
 	expectAwaiting(g, f, second)
-	g.Expect(greeting(f.ns + "-prod")()).To(Equal("hello"), "production keeps the approved revision")
+	g.Expect(greeting(f.ns+"-prod")()).To(Equal("hello"), "production keeps the approved revision")
 
 	approve(g, f, second) // a plain revision, as kubectl annotate would set it
 	g.Eventually(greeting(f.ns+"-prod"), timeout, poll).Should(Equal("bonjour"))
