@@ -55,6 +55,7 @@ func TestCommandsAgainstAPIServer(t *testing.T) {
 	t.Run("tree", func(t *testing.T) { testTree(NewWithT(t), lf) })
 	t.Run("status", func(t *testing.T) { testStatusOutput(NewWithT(t), lf) })
 	t.Run("completion", func(t *testing.T) { testCompletion(NewWithT(t), lf) })
+	t.Run("rollback", func(t *testing.T) { testRollbackWaits(NewWithT(t), lf) })
 }
 
 func testGet(g Gomega, lf cli) {
@@ -191,4 +192,16 @@ func testCompletion(g Gomega, lf cli) {
 	g.Expect(complete("diff", "shop", "--env", "")).To(HavePrefix("staging\n"))
 	g.Expect(complete("rollback", "shop", "--env", "staging", "--to", "")).To(MatchRegexp(`^main@sha1:\w{40}\n`))
 	g.Expect(complete("reconcile", "repository", "")).To(HavePrefix("shop\n"))
+}
+
+// rollback --timeout waits until the environment runs the revision; pinning the one it runs
+// now is done at once.
+func testRollbackWaits(g Gomega, lf cli) {
+	rev := lf.ok(g, "get", "application", "shop", "-o", "jsonpath={.status.environments[0].revision}")
+	out := lf.ok(g, "rollback", "shop", "--env", "staging", "--to", rev, "--timeout", "60s")
+	g.Expect(out).To(ContainSubstring("staging pinned to " + rev))
+	g.Expect(out).To(HaveSuffix("staging runs " + shortRevision(rev) + ", Healthy\n"))
+	g.Expect(lf.ok(g, "resume", "shop")).To(Equal("tools/shop resumed\n"))
+	_, _, code := lf.run("rollback", "shop", "--env", "no-such-env", "--timeout", "1s")
+	g.Expect(code).To(Equal(exitError))
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/types"
@@ -16,6 +18,7 @@ import (
 func newRollbackCmd() *cobra.Command {
 	var k kubeFlags
 	var env, to string
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "rollback APPLICATION --env ENVIRONMENT [--to REVISION]",
 		Short: "Put an environment back on a revision (its last healthy one by default) and pin it there until resume",
@@ -23,7 +26,10 @@ func newRollbackCmd() *cobra.Command {
   landfall rollback shop --env production
 
   # To a revision of the history (landfall history shop --env production)
-  landfall rollback shop --env production --to main@sha1:4f2c9e0…`,
+  landfall rollback shop --env production --to main@sha1:4f2c9e0…
+
+  # Wait until production runs it again and is healthy, showing the controller's step
+  landfall rollback shop --env production --timeout 5m`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeApplications(&k),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -45,16 +51,45 @@ func newRollbackCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s %s pinned to %s; `landfall resume %s` lifts the pin\n", ns, app.Name, env, target, app.Name)
-			return nil
+			if timeout == 0 {
+				return nil
+			}
+			return waitRolledBack(cmd, c, app, env, target, timeout)
 		},
 	}
 	k.register(cmd)
 	cmd.Flags().StringVar(&env, "env", "", "the environment to roll back (required)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 0, "how long to wait until the environment runs the revision and is healthy (0: do not wait)")
 	cmd.Flags().StringVar(&to, "to", "", "the revision to go to (default: the environment's last healthy revision, else the one before the current)")
 	_ = cmd.MarkFlagRequired("env")
 	_ = cmd.RegisterFlagCompletionFunc("env", completeEnvironments(&k))
 	_ = cmd.RegisterFlagCompletionFunc("to", completeRevisions(&k, &env))
 	return cmd
+}
+
+// waitRolledBack waits until the environment runs target and is healthy.
+func waitRolledBack(cmd *cobra.Command, c client.Client, app *landfallv1.Application, env, target string, timeout time.Duration) error {
+	var st landfallv1.EnvironmentStatus
+	err := waitUntil(cmd.Context(), timeout, newProgress(cmd.OutOrStdout()), func(ctx context.Context) (bool, string, error) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
+			return false, "", err
+		}
+		for _, s := range app.Status.Environments {
+			if s.Name == env {
+				st = s
+			}
+		}
+		step := fmt.Sprintf("%s: %s, %s", env, shortRevision(st.Revision), st.Health)
+		if st.Message != "" {
+			step += ": " + st.Message
+		}
+		return st.Revision == target && st.Health == landfallv1.HealthHealthy, step, nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for %s to run %s: %w", env, target, err)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s runs %s, %s\n", env, shortRevision(target), st.Health)
+	return nil
 }
 
 // rollbackTarget picks the revision: the one asked for, which must be in the
