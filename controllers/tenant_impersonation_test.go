@@ -16,20 +16,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/test/tenant"
 )
 
 // grant binds a Role of rules in namespace ns to the ServiceAccount sa of saNamespace.
 func grant(t *testing.T, ns, saNamespace, sa, name string, rules ...rbacv1.PolicyRule) {
 	t.Helper()
-	ctx := context.Background()
-	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Rules: rules}
-	if err := k8s.Create(ctx, role); err != nil {
-		t.Fatal(err)
-	}
-	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: saNamespace, Name: sa}}}
-	if err := k8s.Create(ctx, rb); err != nil {
+	if err := tenant.Grant(context.Background(), k8s, ns, saNamespace, sa, name, rules...); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -79,7 +72,7 @@ func TestApplicationDeploysAsItsServiceAccount(t *testing.T) {
 
 	// The ServiceAccount may write ConfigMaps and Services, not Deployments.
 	g.Expect(k8s.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "deployer", Namespace: f.ns}})).To(Succeed())
-	all := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
+	all := tenant.AllVerbs
 	grant(t, target, f.ns, "deployer", "config", rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps", "services"}, Verbs: all})
 	f.update(g, func(a *landfallv1.Application) {
 		a.Annotations = map[string]string{landfallv1.AnnotationSyncRequestedAt: "1"}
