@@ -111,7 +111,7 @@ func (r *ApplicationReconciler) observeHealth(ctx context.Context, dest *destina
 			continue
 		}
 		oh := health.NewObjectHealth(u)
-		if oh.Result.Status == health.Progressing && e.Group == "apps" && e.Kind == "Deployment" {
+		if oh.Status == health.Progressing && e.Group == "apps" && e.Kind == "Deployment" {
 			if r, failing := failingNewPods(ctx, dest.client, u); failing {
 				oh.Result = r
 			}
