@@ -93,7 +93,7 @@ func decodeInventory(st *landfallv1.EnvironmentStatus) (inventory.Inventory, err
 	if st.Inventory == nil {
 		return inventory.Inventory{}, nil
 	}
-	inv, err := inventory.Decode(st.Inventory.Entries)
+	inv, err := inventory.DecodeCompact(st.Inventory.Entries, st.Inventory.Compressed)
 	if err != nil {
 		return inventory.Inventory{}, fmt.Errorf("reading the inventory in status: %w", err)
 	}
@@ -104,7 +104,13 @@ func encodeInventory(inv inventory.Inventory) *landfallv1.Inventory {
 	if inv.Len() == 0 {
 		return nil
 	}
-	return &landfallv1.Inventory{Entries: inv.Encode()}
+	c, err := inv.EncodeCompact()
+	if err != nil {
+		// gzip into memory cannot fail; should it, the readable form is still correct
+		// (and the status write reports it if it is too large).
+		return &landfallv1.Inventory{Entries: inv.Encode(), Count: int32(inv.Len())}
+	}
+	return &landfallv1.Inventory{Entries: c.Entries, Compressed: c.Compressed, Count: int32(c.Count)}
 }
 
 func entryOf(r apply.ObjectRef) inventory.Entry {

@@ -204,6 +204,14 @@ type Inventory struct {
 	// names are percent-escaped). Sorted.
 	// +optional
 	Entries []string `json:"entries,omitempty"`
+	// Compressed holds the entries instead, joined by "\n" and gzipped, when they are too
+	// large to store readably (above 64 KiB): status must stay under the apiserver's
+	// request limit at 10,000 objects.
+	// +optional
+	Compressed []byte `json:"compressed,omitempty"`
+	// Count is the number of objects in the inventory.
+	// +optional
+	Count int32 `json:"count,omitempty"`
 }
 
 // HistoryResult is the outcome of a rollout.

@@ -22,7 +22,7 @@ func appEntries(app *landfallv1.Application, env string) ([]inventory.Entry, err
 		if st.Inventory == nil {
 			continue
 		}
-		inv, err := inventory.Decode(st.Inventory.Entries)
+		inv, err := inventory.DecodeCompact(st.Inventory.Entries, st.Inventory.Compressed)
 		if err != nil {
 			return nil, fmt.Errorf("inventory of %s: %w", st.Name, err)
 		}
