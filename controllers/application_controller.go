@@ -73,7 +73,7 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	before := app.DeepCopy()
 	defer func() {
-		retErr = errors.Join(retErr, patchStatusIfChanged(ctx, r.Client, "Application", before, app,
+		retErr = errors.Join(retErr, patchStatusIfChanged(ctx, r.Client, r.Recorder, "Application", before, app,
 			func(a *landfallv1.Application) any { return a.Status }))
 	}()
 	retireEnvironments(app)

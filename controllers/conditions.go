@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 )
@@ -79,13 +82,40 @@ func truncate(s string, n int) string {
 func patchStatusIfChanged[T interface {
 	client.Object
 	objectWithConditions
-}](ctx context.Context, c client.Client, kind string, before, obj T, statusOf func(T) any) error {
+}](ctx context.Context, c client.Client, rec recorder.EventRecorder, kind string, before, obj T, statusOf func(T) any) error {
 	recordConditions(kind, obj)
 	if equality.Semantic.DeepEqual(statusOf(before), statusOf(obj)) {
 		return nil
 	}
-	if err := c.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("patching status: %w", err)
+	err := c.Status().Patch(ctx, obj, client.MergeFrom(before))
+	if err == nil || apierrors.IsNotFound(err) {
+		return nil
 	}
-	return nil
+	if !apierrors.IsConflict(err) {
+		reportStatusWriteFailed(ctx, c, rec, before, err)
+	}
+	return fmt.Errorf("patching status: %w", err)
+}
+
+// reportStatusWriteFailed makes a status write that failed (too large, refused) a
+// condition the user sees, not only a log line: on top of the stored status it patches
+// only the conditions, Ready=False and Stalled=True, with a Warning Event. What was done
+// and not recorded (an inventory, a prune) stays unrecorded, but never silently. The
+// message is the apiserver's error, which names no Secret data.
+func reportStatusWriteFailed[T interface {
+	client.Object
+	objectWithConditions
+}](ctx context.Context, c client.Client, rec recorder.EventRecorder, before T, cause error) {
+	failed, ok := before.DeepCopyObject().(T)
+	if !ok {
+		return
+	}
+	msg := "status could not be written: " + cause.Error()
+	markNotReady(failed, landfallv1.ReasonStatusWriteFailed, msg, true)
+	if err := c.Status().Patch(ctx, failed, client.MergeFrom(before)); err != nil {
+		log.FromContext(ctx).Error(err, "Reporting a failed status write failed too")
+	}
+	if rec != nil {
+		rec.Eventf(before, nil, corev1.EventTypeWarning, landfallv1.ReasonStatusWriteFailed, "WriteStatus", "%s", truncate(msg, 1024))
+	}
 }

@@ -51,7 +51,7 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 	before := repo.DeepCopy()
 	defer func() {
-		retErr = errors.Join(retErr, patchStatusIfChanged(ctx, r.Client, "Repository", before, repo,
+		retErr = errors.Join(retErr, patchStatusIfChanged(ctx, r.Client, r.Recorder, "Repository", before, repo,
 			func(r *landfallv1.Repository) any { return r.Status }))
 	}()
 	if repo.Spec.Suspend {

@@ -42,7 +42,7 @@ func (r *TenantPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	before := p.DeepCopy()
 	defer func() {
-		retErr = errors.Join(retErr, patchStatusIfChanged(ctx, r.Client, "TenantPolicy", before, p,
+		retErr = errors.Join(retErr, patchStatusIfChanged(ctx, r.Client, r.Recorder, "TenantPolicy", before, p,
 			func(p *landfallv1.TenantPolicy) any { return p.Status }))
 	}()
 	p.Status.ObservedGeneration = p.Generation

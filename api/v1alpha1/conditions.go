@@ -64,6 +64,9 @@ const (
 	ReasonPolicyViolation = "PolicyViolation"
 	// ReasonNothingSelected: a TenantPolicy selects no namespace that exists.
 	ReasonNothingSelected = "NothingSelected"
+	// ReasonStatusWriteFailed: the apiserver refused the object's status (too large, say);
+	// the message names its error. What the last reconcile did is not recorded.
+	ReasonStatusWriteFailed = "StatusWriteFailed"
 )
 
 // Annotations and labels Landfall reads or writes. They are API.
