@@ -91,7 +91,7 @@ func patchStatusIfChanged[T interface {
 	if err == nil || apierrors.IsNotFound(err) {
 		return nil
 	}
-	if !apierrors.IsConflict(err) {
+	if !apierrors.IsConflict(err) && ctx.Err() == nil {
 		reportStatusWriteFailed(ctx, c, rec, before, err)
 	}
 	return fmt.Errorf("patching status: %w", err)
