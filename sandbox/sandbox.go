@@ -182,6 +182,7 @@ func child(serve func(in io.Reader, out io.Writer) error) int {
 // runtime reserves address space at start), and makes the collector work hard before.
 func capMemory(max int64) error {
 	if RaceEnabled {
+		go watchMemory(max)
 		return nil
 	}
 	vsz, err := StatusBytes("VmSize")
