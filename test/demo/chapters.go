@@ -49,14 +49,15 @@ func (w *world) configChange(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := w.waitRolledOut(ctx, "shop", "staging", commit, time.Minute); err != nil {
+	// Applied and healthy, not rolled out: staging's rollout completes only after its bake.
+	if err := w.waitApplied(ctx, "shop", "staging", commit, time.Minute); err != nil {
 		return "", err
 	}
 	staged := time.Since(start)
 	if _, err := w.waitRolledOut(ctx, "shop", "production", commit, time.Minute); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s: new frontend-config, frontend rolled in staging %.1fs after the push; production followed",
+	return fmt.Sprintf("%s: new frontend-config, frontend live and healthy in staging %.1fs after the push; production followed after the bake",
 		commit[:7], staged.Seconds()), nil
 }
 

@@ -76,6 +76,22 @@ func (w *world) waitRolledOut(ctx context.Context, app, env, revision string, ti
 	return last.Revision, nil
 }
 
+// waitApplied waits until the environment runs revision and is healthy, whether or not its
+// rollout is still baking.
+func (w *world) waitApplied(ctx context.Context, app, env, revision string, timeout time.Duration) error {
+	var last landfallv1.EnvironmentStatus
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		st, err := w.environment(ctx, app, env)
+		last = st
+		return err == nil && strings.HasSuffix(st.Revision, revision) && st.Health == landfallv1.HealthHealthy &&
+			st.Sync == landfallv1.SyncSynced, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s/%s does not run %s: %s: %w", app, env, revision, last.Message, err)
+	}
+	return nil
+}
+
 // waitRolledBack waits until the environment rolled back from revision.
 func (w *world) waitRolledBack(ctx context.Context, app, env, revision string, timeout time.Duration) (string, error) {
 	var last landfallv1.EnvironmentStatus
