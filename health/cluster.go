@@ -1,7 +1,6 @@
 package health
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -17,66 +16,6 @@ func pvcHealth(obj *unstructured.Unstructured) Result {
 	default:
 		return Result{Status: Progressing, Message: "waiting for a volume to bind"}
 	}
-}
-
-// benignHPAReasons are False conditions that do not make the deployed workload unhealthy:
-// a target scaled to zero, a scale held back by the stabilisation window, or metrics the
-// autoscaler cannot read yet (no metrics-server, a new target without samples). Rolling
-// back a release because the metrics pipeline is missing would punish the wrong thing;
-// the workload's own health still gates the rollout.
-var benignHPAReasons = map[string]bool{
-	"ScalingDisabled":                  true,
-	"BackoffBoth":                      true,
-	"FailedGetResourceMetric":          true,
-	"FailedGetContainerResourceMetric": true,
-	"FailedGetPodsMetric":              true,
-	"FailedGetObjectMetric":            true,
-	"FailedGetExternalMetric":          true,
-}
-
-// hpaHealth reads the autoscaler's conditions: AbleToScale False means it cannot read or
-// change the target's scale, ScalingActive False that it cannot compute a replica count
-// (missing metrics, a bad selector).
-func hpaHealth(obj *unstructured.Unstructured) Result {
-	conds := conditions(obj)
-	if len(conds) == 0 {
-		conds = hpaV1Conditions(obj)
-	}
-	if len(conds) == 0 {
-		return Result{Status: Progressing, Message: "waiting for the autoscaler to report"}
-	}
-	for _, typ := range []string{"AbleToScale", "ScalingActive"} {
-		c, ok := findCondition(conds, typ)
-		if !ok || c.Status != "False" {
-			continue
-		}
-		if benignHPAReasons[c.Reason] {
-			return Result{Status: Healthy, Message: joinNonEmpty(typ+" is False", c.Reason, c.Message)}
-		}
-		return Result{Status: Degraded, Message: joinNonEmpty(typ+" is False", c.Reason, c.Message)}
-	}
-	msg := fmt.Sprintf("%d replicas (min %d, max %d)",
-		integerOr(obj, 0, "status", "currentReplicas"),
-		integerOr(obj, 1, "spec", "minReplicas"),
-		integerOr(obj, 0, "spec", "maxReplicas"))
-	if c, ok := findCondition(conds, "ScalingLimited"); ok && c.Status == "True" {
-		msg += ": " + c.text()
-	}
-	return Result{Status: Healthy, Message: msg}
-}
-
-// hpaV1Conditions reads the conditions that autoscaling/v1 keeps in an annotation, since
-// its status has no conditions field.
-func hpaV1Conditions(obj *unstructured.Unstructured) []condition {
-	raw := obj.GetAnnotations()["autoscaling.alpha.kubernetes.io/conditions"]
-	if raw == "" {
-		return nil
-	}
-	var conds []condition
-	if err := json.Unmarshal([]byte(raw), &conds); err != nil {
-		return nil
-	}
-	return conds
 }
 
 // apiServiceHealth: an APIService serves once Available. Unavailable usually means its

@@ -14,15 +14,21 @@ func serviceHealth(obj *unstructured.Unstructured) Result {
 	return loadBalancerHealth(obj, "waiting for the load balancer address")
 }
 
-// ingressHealth: an Ingress is healthy, with its address once its controller publishes
-// one. Many ingress controllers never publish an address, and a cluster may have none at
-// all; gating rollouts on it would roll back releases that serve fine.
+// ingressHealth: an Ingress serves once its controller has published the address it
+// listens on, as Argo CD reads it. Until then no DNS name can point at it and nothing shows
+// that a controller picked it up at all (a wrong class, none running), so it is
+// Progressing and the health timeout decides. A controller that never publishes an address
+// must be told to (ingress-nginx --publish-service, Traefik's publishedService): the
+// address is also what external-dns and `kubectl get ingress` read.
 func ingressHealth(obj *unstructured.Unstructured) Result {
-	r := loadBalancerHealth(obj, "")
-	if r.Status != Healthy {
-		return Result{Status: Healthy, Message: "no address published yet (is an ingress controller running?)"}
+	class := text(obj, "spec", "ingressClassName")
+	if class == "" {
+		class = obj.GetAnnotations()["kubernetes.io/ingress.class"]
 	}
-	return r
+	if class == "" {
+		class = "default"
+	}
+	return loadBalancerHealth(obj, "waiting for the "+class+" ingress controller to publish an address")
 }
 
 func loadBalancerHealth(obj *unstructured.Unstructured, waiting string) Result {
