@@ -149,30 +149,37 @@ func vmHWM() uint64 {
 	return 0
 }
 
-// BenchmarkHostileFetch reports, for each hostile Git server, the time until the fetch is
+// BenchmarkHostileFetch reports, for each hostile Git server (over HTTP and SSH), the time until the fetch is
 // refused and the peak Go heap and resident set meanwhile; BenchmarkFetch50MB is the
 // healthy baseline.
 func BenchmarkHostileFetch(b *testing.B) {
-	for _, attack := range []gitserver.Attack{gitserver.BigObject, gitserver.HugeCount,
-		gitserver.ShallowFlood, gitserver.SidebandFlood, gitserver.RefFlood} {
+	for _, attack := range gitserver.Attacks {
 		b.Run(string(attack), func(b *testing.B) {
 			srv := gitserver.NewHostile(b, attack)
-			c := newClient(b, source.Options{})
-			var peakHeap, peakRSS uint64
-			for b.Loop() {
-				runtime.GC()
-				resetPeakRSS()
-				stop := sampleHeap()
-				_, err := c.Checkout(context.Background(), srv.URL, source.Ref{Branch: "main"}, source.Auth{})
-				peakHeap = max(peakHeap, stop())
-				peakRSS = max(peakRSS, vmHWM())
-				if err == nil {
-					b.Fatal("fetched, want a limit error")
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/refusal")
-			b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MB")
-			b.ReportMetric(float64(peakRSS)/(1<<20), "peak-RSS-MB")
+			benchRefusal(b, srv.URL, source.Auth{})
+		})
+		b.Run("ssh-"+string(attack), func(b *testing.B) {
+			srv := gitserver.NewHostileSSH(b, attack)
+			benchRefusal(b, srv.URL, source.Auth{SSHKey: srv.ClientKey, KnownHosts: srv.KnownHosts})
 		})
 	}
+}
+
+func benchRefusal(b *testing.B, url string, auth source.Auth) {
+	c := newClient(b, source.Options{})
+	var peakHeap, peakRSS uint64
+	for b.Loop() {
+		runtime.GC()
+		resetPeakRSS()
+		stop := sampleHeap()
+		_, err := c.Checkout(context.Background(), url, source.Ref{Branch: "main"}, auth)
+		peakHeap = max(peakHeap, stop())
+		peakRSS = max(peakRSS, vmHWM())
+		if err == nil {
+			b.Fatal("fetched, want a limit error")
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/refusal")
+	b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MB")
+	b.ReportMetric(float64(peakRSS)/(1<<20), "peak-RSS-MB")
 }

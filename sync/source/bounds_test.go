@@ -21,19 +21,22 @@ import (
 // regression that allocates what the server claims dies against it.
 var fetchCap = memcap.Limits{AddressSpace: 3 << 30, PeakRSS: 256 << 20}
 
+// hostileCases are every attack and the refusal it must meet.
+var hostileCases = []struct {
+	attack gitserver.Attack
+	is     error
+	names  string
+}{
+	{gitserver.BigObject, source.ErrTooLarge, "over the per-object limit of 67108864 bytes (MaxObjectBytes)"},
+	{gitserver.HugeCount, source.ErrLimit, "claims 4294967295 objects"},
+	{gitserver.ShallowFlood, source.ErrLimit, "before the pack data"},
+	{gitserver.SidebandFlood, source.ErrLimit, "before the pack data"},
+	{gitserver.RefFlood, source.ErrLimit, "ref advertisement"},
+	{gitserver.HugeDelta, source.ErrTooLarge, "is 1099511627776 bytes, over the per-object limit of 67108864 bytes"},
+}
+
 func TestHostileGitServersAreBoundedWhileRead(t *testing.T) {
-	cases := []struct {
-		attack gitserver.Attack
-		is     error
-		names  string
-	}{
-		{gitserver.BigObject, source.ErrTooLarge, "over the per-object limit of 67108864 bytes (MaxObjectBytes)"},
-		{gitserver.HugeCount, source.ErrLimit, "claims 4294967295 objects"},
-		{gitserver.ShallowFlood, source.ErrLimit, "before the pack data"},
-		{gitserver.SidebandFlood, source.ErrLimit, "before the pack data"},
-		{gitserver.RefFlood, source.ErrLimit, "ref advertisement"},
-	}
-	for _, tc := range cases {
+	for _, tc := range hostileCases {
 		t.Run(string(tc.attack), func(t *testing.T) {
 			if memcap.Run(t, fetchCap) {
 				return
@@ -102,3 +105,21 @@ func importLargeFile(t *testing.T, bare, branch, name string, size int64) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// The same attacks over SSH: go-git reads the session itself, so the connection counts.
+func TestHostileSSHServersAreBoundedWhileRead(t *testing.T) {
+	for _, tc := range hostileCases {
+		t.Run(string(tc.attack), func(t *testing.T) {
+			if memcap.Run(t, fetchCap) {
+				return
+			}
+			srv := gitserver.NewHostileSSH(t, tc.attack)
+			c := newClient(t, source.Options{Timeout: 5 * time.Minute})
+			auth := source.Auth{SSHKey: srv.ClientKey, KnownHosts: srv.KnownHosts}
+			_, err := c.Checkout(context.Background(), srv.URL, source.Ref{Branch: "main"}, auth)
+			if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.names) {
+				t.Fatalf("error = %v, want %v naming %q", err, tc.is, tc.names)
+			}
+		})
+	}
+}

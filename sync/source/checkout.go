@@ -13,6 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"golang.org/x/sync/singleflight"
 )
@@ -138,7 +139,9 @@ func (c *Client) fetch(ctx context.Context, req request, name plumbing.Reference
 	if err != nil {
 		return "", fmt.Errorf("initialising fetch: %w", err)
 	}
-	commit, err := c.fetchCommit(withBounds(ctx, bounds), repo, req, name, rev)
+	viaSSH, end := sshProxy(req.ep, bounds)
+	defer end()
+	commit, err := c.fetchCommit(withBounds(ctx, bounds), repo, req, name, rev, viaSSH)
 	if err == nil {
 		err = checkoutCommit(repo, commit)
 	}
@@ -187,11 +190,12 @@ func (c *Client) budgets() (tree, gitData *budget) {
 // fetchCommit fetches what rev needs, shallow where the server allows, and returns the
 // commit to check out.
 func (c *Client) fetchCommit(ctx context.Context, repo *git.Repository, req request,
-	name plumbing.ReferenceName, rev Revision) (plumbing.Hash, error) {
+	name plumbing.ReferenceName, rev Revision, viaSSH transport.ProxyOptions) (plumbing.Hash, error) {
 	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{req.ep.url}}); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	opts := &git.FetchOptions{RemoteName: "origin", Auth: req.method, Tags: git.NoTags, Depth: 1}
+	opts := &git.FetchOptions{RemoteName: "origin", Auth: req.method, Tags: git.NoTags, Depth: 1,
+		ProxyOptions: viaSSH}
 	if name != "" {
 		opts.RefSpecs = []config.RefSpec{config.RefSpec("+" + name + ":" + name)}
 		if err := fetchErr(repo.FetchContext(ctx, opts)); err != nil {

@@ -182,9 +182,12 @@ func (c *Client) list(ctx context.Context, req request) (refMap, error) {
 	defer cancel()
 	c.remoteChecks.Add(1)
 	bounds := c.bounds(req)
+	bounds.listing = true
+	viaSSH, end := sshProxy(req.ep, bounds)
+	defer end()
 	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{req.ep.url}})
 	refs, err := remote.ListContext(withBounds(ctx, bounds), &git.ListOptions{
-		Auth: req.method, PeelingOption: git.AppendPeeled,
+		Auth: req.method, PeelingOption: git.AppendPeeled, ProxyOptions: viaSSH,
 	})
 	if lim := bounds.exceeded(); lim != nil {
 		err = lim

@@ -19,7 +19,7 @@ import (
 // go-git reads a server's ref advertisement and the lines before a pack (shallow lines,
 // acknowledgements) into memory for as long as the server sends them; only the timeout
 // stops it. Over HTTP(S) every response body goes through a counting reader that cuts
-// these parts off at fixed sizes. Over SSH only the pack checks and the timeout apply.
+// these parts off at fixed sizes; over SSH the connection counts (transport_ssh.go).
 const (
 	// MaxAdvertisementBytes bounds a server's ref advertisement: room for some 200,000
 	// refs.
@@ -44,6 +44,9 @@ type remoteBounds struct {
 	// progress messages.
 	maxAnswer   int64
 	packStarted atomic.Bool
+	// listing: the operation reads only the ref advertisement (over SSH, where the count
+	// cannot tell the parts apart).
+	listing bool
 
 	mu  sync.Mutex
 	err error

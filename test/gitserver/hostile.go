@@ -1,8 +1,10 @@
 package gitserver
 
 import (
+	"bytes"
 	"compress/zlib"
 	"context"
+	"crypto/sha1" //nolint:gosec // Git's pack checksum
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -30,7 +32,13 @@ const (
 	SidebandFlood Attack = "sideband-flood"
 	// RefFlood sends an endless ref advertisement.
 	RefFlood Attack = "ref-flood"
+	// HugeDelta sends a pack of a one-byte blob and a few-byte delta against it whose
+	// header declares a target of HostileDeltaTarget bytes.
+	HugeDelta Attack = "huge-delta"
 )
+
+// Attacks lists every attack.
+var Attacks = []Attack{BigObject, HugeCount, ShallowFlood, SidebandFlood, RefFlood, HugeDelta}
 
 // Bounds of every stream a Hostile server sends, so a test that goes wrong still ends.
 const (
@@ -38,6 +46,8 @@ const (
 	HostileMaxDuration       = 2 * time.Minute
 	// HostileObjectSize is the size BigObject declares and streams.
 	HostileObjectSize int64 = 2 << 30
+	// HostileDeltaTarget is the target size HugeDelta declares.
+	HostileDeltaTarget int64 = 1 << 40
 )
 
 // Hostile is a smart-HTTP Git server that speaks just enough of the protocol to reach the
@@ -60,6 +70,8 @@ func NewHostile(tb TB, attack Attack) *Hostile {
 		switch {
 		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/info/refs"):
 			w.Header().Set("Content-Type", "application/x-git-upload-pack-advertisement")
+			bw.pkt("# service=git-upload-pack\n")
+			bw.flush()
 			h.advertise(bw, attack)
 		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
 			_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
@@ -84,8 +96,6 @@ func (h *Hostile) advertise(w *boundedWriter, attack Attack) {
 	if attack == SidebandFlood {
 		caps = strings.Replace(caps, "no-progress", "side-band-64k", 1)
 	}
-	w.pkt("# service=git-upload-pack\n")
-	w.flush()
 	w.pkt(h.Commit + " HEAD\x00" + caps + "\n")
 	w.pkt(h.Commit + " refs/heads/main\n")
 	for i := 0; attack == RefFlood && w.ok(); i++ {
@@ -121,7 +131,37 @@ func (h *Hostile) uploadPack(w *boundedWriter, attack Attack) {
 		zw := zlib.NewWriter(w)
 		_, _ = zw.Write([]byte("x"))
 		_ = zw.Close()
+	case HugeDelta:
+		w.raw(hugeDeltaPack())
 	}
+}
+
+// hugeDeltaPack is a complete pack, checksum included: a blob "x" and an offset delta
+// against it that claims HostileDeltaTarget bytes and inserts one.
+func hugeDeltaPack() []byte {
+	var b bytes.Buffer
+	b.Write(packHeader(2))
+	b.Write(objectHeader(3, 1))
+	b.Write(deflate([]byte("x")))
+	offset := b.Len() - packHeaderLen
+	delta := binary.AppendUvarint(binary.AppendUvarint(nil, 1), uint64(HostileDeltaTarget))
+	delta = append(delta, 1, 'y') // insert one byte
+	b.Write(objectHeader(6, int64(len(delta))))
+	b.WriteByte(byte(offset)) // the distance back to the base, under 128: one byte
+	b.Write(deflate(delta))
+	sum := sha1.Sum(b.Bytes())
+	b.Write(sum[:])
+	return b.Bytes()
+}
+
+const packHeaderLen = 12
+
+func deflate(p []byte) []byte {
+	var b bytes.Buffer
+	zw := zlib.NewWriter(&b)
+	_, _ = zw.Write(p)
+	_ = zw.Close()
+	return b.Bytes()
 }
 
 func packHeader(count uint32) []byte {

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
@@ -138,23 +137,12 @@ func waitForBanner(port int, exited <-chan struct{}) error {
 // public key and the file's path.
 func writeKey(tb TB, dir, name string) (ssh.PublicKey, string) {
 	tb.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "gitserver "+name)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	pub, data := newKey(tb, "gitserver "+name)
 	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+	if err := os.WriteFile(path, data, 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	sshPub, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return sshPub, path
+	return pub, path
 }
 
 // NewKnownHostsLine returns a known_hosts line for the server's address with a freshly
