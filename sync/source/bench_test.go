@@ -154,14 +154,16 @@ func vmHWM() uint64 {
 // healthy baseline.
 func BenchmarkHostileFetch(b *testing.B) {
 	for _, attack := range gitserver.Attacks {
-		b.Run(string(attack), func(b *testing.B) {
-			srv := gitserver.NewHostile(b, attack)
-			benchRefusal(b, srv.URL, source.Auth{})
-		})
-		b.Run("ssh-"+string(attack), func(b *testing.B) {
-			srv := gitserver.NewHostileSSH(b, attack)
-			benchRefusal(b, srv.URL, source.Auth{SSHKey: srv.ClientKey, KnownHosts: srv.KnownHosts})
-		})
+		for _, viaSSH := range []bool{false, true} {
+			name := string(attack)
+			if viaSSH {
+				name = "ssh-" + name
+			}
+			b.Run(name, func(b *testing.B) {
+				url, auth := hostileServer(b, attack, viaSSH)
+				benchRefusal(b, url, auth)
+			})
+		}
 	}
 }
 

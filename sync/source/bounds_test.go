@@ -35,21 +35,37 @@ var hostileCases = []struct {
 	{gitserver.HugeDelta, source.ErrTooLarge, "is 1099511627776 bytes, over the per-object limit of 67108864 bytes"},
 }
 
+// Each attack over HTTP and over SSH, where go-git reads the session itself and the
+// connection counts.
 func TestHostileGitServersAreBoundedWhileRead(t *testing.T) {
 	for _, tc := range hostileCases {
-		t.Run(string(tc.attack), func(t *testing.T) {
-			if memcap.Run(t, fetchCap) {
-				return
+		for _, viaSSH := range []bool{false, true} {
+			name := string(tc.attack)
+			if viaSSH {
+				name = "ssh-" + name
 			}
-			srv := gitserver.NewHostile(t, tc.attack)
-			// A timeout no loaded machine reaches first: each case proves a size bound.
-			c := newClient(t, source.Options{Timeout: 5 * time.Minute})
-			_, err := c.Checkout(context.Background(), srv.URL, source.Ref{Branch: "main"}, source.Auth{})
-			if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.names) {
-				t.Fatalf("error = %v, want %v naming %q", err, tc.is, tc.names)
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				if memcap.Run(t, fetchCap) {
+					return
+				}
+				url, auth := hostileServer(t, tc.attack, viaSSH)
+				// A timeout no loaded machine reaches first: each case proves a size bound.
+				c := newClient(t, source.Options{Timeout: 5 * time.Minute})
+				_, err := c.Checkout(context.Background(), url, source.Ref{Branch: "main"}, auth)
+				if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.names) {
+					t.Fatalf("error = %v, want %v naming %q", err, tc.is, tc.names)
+				}
+			})
+		}
 	}
+}
+
+func hostileServer(tb testing.TB, attack gitserver.Attack, viaSSH bool) (string, source.Auth) {
+	if viaSSH {
+		srv := gitserver.NewHostileSSH(tb, attack)
+		return srv.URL, source.Auth{SSHKey: srv.ClientKey, KnownHosts: srv.KnownHosts}
+	}
+	return gitserver.NewHostile(tb, attack).URL, source.Auth{}
 }
 
 // A real repository with a file over the per-object limit is refused while the pack
@@ -106,20 +122,3 @@ func importLargeFile(t *testing.T, bare, branch, name string, size int64) {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// The same attacks over SSH: go-git reads the session itself, so the connection counts.
-func TestHostileSSHServersAreBoundedWhileRead(t *testing.T) {
-	for _, tc := range hostileCases {
-		t.Run(string(tc.attack), func(t *testing.T) {
-			if memcap.Run(t, fetchCap) {
-				return
-			}
-			srv := gitserver.NewHostileSSH(t, tc.attack)
-			c := newClient(t, source.Options{Timeout: 5 * time.Minute})
-			auth := source.Auth{SSHKey: srv.ClientKey, KnownHosts: srv.KnownHosts}
-			_, err := c.Checkout(context.Background(), srv.URL, source.Ref{Branch: "main"}, auth)
-			if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.names) {
-				t.Fatalf("error = %v, want %v naming %q", err, tc.is, tc.names)
-			}
-		})
-	}
-}

@@ -133,7 +133,7 @@ func (c *Client) fetch(ctx context.Context, req request, name plumbing.Reference
 		Storage: filesystem.NewStorageWithOptions(&limitFS{osfs.New(gitDir, osfs.WithBoundOS()), gitBudget},
 			cache.NewObjectLRU(8*cache.MiByte), filesystem.Options{LargeObjectThreshold: 1 << 20}),
 		lim: packLimits{maxObjectBytes: c.opts.MaxObjectBytes, maxObjects: uint32(min(20*c.opts.MaxFiles, 1<<31)),
-			started: func() { bounds.packStarted.Store(true) }},
+			started: func() { bounds.packStarted.Store(true) }, exceeded: bounds.fail},
 	}
 	repo, err := git.Init(storage, &limitFS{osfs.New(tree, osfs.WithBoundOS()), treeBudget})
 	if err != nil {

@@ -22,6 +22,17 @@ type packLimits struct {
 	// started is called when the first pack byte arrives: what the server sends before
 	// it is bounded more tightly.
 	started func()
+	// exceeded is told of a limit the pack passed: go-git may report the failed write as
+	// something else (over SSH, the closed session's EOF).
+	exceeded func(error) error
+}
+
+// note passes a limit error to exceeded and returns err.
+func (l packLimits) note(err error) error {
+	if l.exceeded != nil && (errors.Is(err, ErrLimit) || errors.Is(err, ErrTooLarge)) {
+		return l.exceeded(err)
+	}
+	return err
 }
 
 func (l packLimits) objectTooLarge(i uint32, size int64) error {
@@ -65,6 +76,11 @@ type packCheck struct {
 }
 
 func (c *packCheck) Write(p []byte) (int, error) {
+	n, err := c.write(p)
+	return n, c.lim.note(err)
+}
+
+func (c *packCheck) write(p []byte) (int, error) {
 	if c.err != nil {
 		return 0, c.err
 	}
@@ -134,6 +150,10 @@ func (c *packCheck) forward(p []byte) error {
 
 // Close waits for the walk and, if it passed, hands go-git the trailer.
 func (c *packCheck) Close() error {
+	return c.lim.note(c.close())
+}
+
+func (c *packCheck) close() error {
 	err := c.err
 	switch {
 	case c.pw == nil && err == nil:

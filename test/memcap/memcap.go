@@ -56,7 +56,7 @@ func Run(t *testing.T, lim Limits) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, "-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.v", "-test.count=1")
+	cmd := exec.Command(exe, "-test.run="+runPattern(t.Name()), "-test.v", "-test.count=1")
 	cmd.Env = append(os.Environ(), envChild+"="+t.Name())
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -71,6 +71,16 @@ func Run(t *testing.T, lim Limits) bool {
 		t.Errorf("peak resident memory %d MiB is over the budget of %d MiB", peak>>20, lim.PeakRSS>>20)
 	}
 	return true
+}
+
+// runPattern matches the test named name and no other: -test.run splits its pattern at
+// slashes and matches each part against one level of subtest, so each part is anchored.
+func runPattern(name string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	return strings.Join(parts, "/")
 }
 
 func capChild(t *testing.T, lim Limits) {
