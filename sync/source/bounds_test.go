@@ -121,4 +121,3 @@ func importLargeFile(t *testing.T, bare, branch, name string, size int64) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
