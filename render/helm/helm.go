@@ -98,7 +98,7 @@ func renderTemplates(dir string, ch *chart.Chart, vals map[string]any, opts Opti
 	var e engine.Engine
 	files, err := e.Render(ch, top)
 	if err != nil {
-		return nil, fmt.Errorf("chart %s: %w", dir, err)
+		return nil, fmt.Errorf("chart %s: %w", dir, maskValues(err, top["Values"]))
 	}
 	return files, nil
 }

@@ -8,6 +8,9 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 	"helm.sh/helm/v3/pkg/chart"
 )
 
@@ -73,8 +76,58 @@ func validateOne(schema []byte, vals map[string]any) error {
 	if err != nil {
 		return err
 	}
-	if err := sch.Validate(v); err != nil {
-		return errors.New(strings.TrimPrefix(err.Error(), "jsonschema validation failed with '"+url+"#'\n"))
+	err = sch.Validate(v)
+	var ve *jsonschema.ValidationError
+	if errors.As(err, &ve) {
+		var lines []string
+		describe(ve, &lines)
+		return errors.New(strings.Join(lines, "\n"))
 	}
-	return nil
+	return err
 }
+
+// describe lists each failed rule by the value's path and the rule, never the value: values
+// may be passwords, and the message reaches the Ready condition, an Event and the log.
+// jsonschema's own messages quote the value for pattern, format, const and the bounds.
+func describe(ve *jsonschema.ValidationError, lines *[]string) {
+	if len(ve.Causes) > 0 {
+		for _, c := range ve.Causes {
+			describe(c, lines)
+		}
+		return
+	}
+	at := "/" + strings.Join(ve.InstanceLocation, "/")
+	*lines = append(*lines, fmt.Sprintf("- at '%s': %s", at, rule(ve.ErrorKind)))
+}
+
+func rule(k jsonschema.ErrorKind) string {
+	switch k := k.(type) {
+	case *kind.Pattern:
+		return fmt.Sprintf("does not match pattern '%s'", k.Want)
+	case *kind.Format:
+		return fmt.Sprintf("is not a valid %s", k.Want)
+	case *kind.Enum:
+		return "is not one of the allowed values"
+	case *kind.Const:
+		return "is not the required constant"
+	case *kind.Minimum:
+		return "is below the minimum " + k.Want.RatString()
+	case *kind.Maximum:
+		return "is above the maximum " + k.Want.RatString()
+	case *kind.ExclusiveMinimum:
+		return "is not above the exclusive minimum " + k.Want.RatString()
+	case *kind.ExclusiveMaximum:
+		return "is not below the exclusive maximum " + k.Want.RatString()
+	case *kind.MultipleOf:
+		return "is not a multiple of " + k.Want.RatString()
+	case *kind.ContentEncoding:
+		return fmt.Sprintf("is not %s encoded", k.Want)
+	case *kind.ContentMediaType:
+		return fmt.Sprintf("is not of media type %s", k.Want)
+	default:
+		// The other kinds speak of types, lengths, counts and property names.
+		return k.LocalizedString(printer)
+	}
+}
+
+var printer = message.NewPrinter(language.English)
