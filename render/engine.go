@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -122,8 +123,10 @@ func checkInput(in *Input) (string, error) {
 
 // inputKey digests everything but the checkout that changes what a render produces.
 func inputKey(appPath string, in Input) (string, error) {
+	// The keys' digest: a render made with one set of keys is never served to another (a
+	// rotated-out key must fail, not hit the cache).
 	data, err := json.Marshal([]any{appPath, in.Namespace, in.ReleaseName, in.ValuesFiles,
-		in.Values, in.KubeVersion, in.APIVersions})
+		in.Values, in.KubeVersion, in.APIVersions, in.Decryption.Digest()})
 	if err != nil {
 		return "", fmt.Errorf("%w: values: %w", ErrInput, err)
 	}
@@ -138,9 +141,23 @@ type rawRender struct {
 	objects      []*unstructured.Unstructured
 	skippedHooks []string
 	deps         confine.Deps
+	decrypted    []string // SOPS-encrypted files opened
+	sensitive    []string // their clear values
 }
 
 func (e *Engine) renderRaw(fsys *confine.FS, appPath string, in Input) (*rawRender, error) {
+	d := &decryptor{keys: in.Decryption}
+	fsys.SetTransform(d.open)
+	r, err := e.renderFiles(fsys, appPath, in)
+	files, values := d.result()
+	if err != nil {
+		return nil, redact(err, values)
+	}
+	r.decrypted, r.sensitive = files, values
+	return r, nil
+}
+
+func (e *Engine) renderFiles(fsys *confine.FS, appPath string, in Input) (*rawRender, error) {
 	kind, err := detect(fsys, appPath)
 	if err != nil {
 		return nil, err
@@ -213,7 +230,7 @@ func finish(r *rawRender, in Input, cached bool) (*Result, error) {
 	return &Result{
 		Objects: objs, Kind: r.kind, Files: r.deps.Files(),
 		SkippedHooks: append([]string(nil), r.skippedHooks...), Digest: d, Cached: cached,
-		Warnings: warnings,
+		Warnings: warnings, Decrypted: slices.Clone(r.decrypted), Sensitive: slices.Clone(r.sensitive),
 	}, nil
 }
 

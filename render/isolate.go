@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/landfall-dev/landfall/render/confine"
+	"github.com/landfall-dev/landfall/render/decrypt"
 	"github.com/landfall-dev/landfall/render/helm"
 	"github.com/landfall-dev/landfall/render/kustomize"
 	"github.com/landfall-dev/landfall/render/manifest"
@@ -38,6 +39,9 @@ type sandboxRequest struct {
 	ValuesFiles, APIVersions                           []string
 	Values                                             map[string]any
 	Limits                                             Limits
+	// AgeKeys are the decryption identities. They cross only this pipe: never the child's
+	// arguments, environment or a file.
+	AgeKeys []string
 }
 
 type sandboxResponse struct {
@@ -45,6 +49,8 @@ type sandboxResponse struct {
 	Objects      []json.RawMessage
 	SkippedHooks []string
 	Deps         confine.Deps
+	Decrypted    []string
+	Sensitive    []string
 	Error        string
 	Is           []string // the sentinel errors Error matches, by name
 }
@@ -55,12 +61,14 @@ var sandboxSentinels = map[string]error{
 	"remote": kustomize.ErrRemote, "cycle": kustomize.ErrCycle, "helm": kustomize.ErrHelm,
 	"absolute": confine.ErrAbsolute, "escapes": confine.ErrEscapes, "large": confine.ErrTooLarge,
 	"dependency": helm.ErrRemoteDependency,
+	"nokeys":     decrypt.ErrNoKeys, "wrongkey": decrypt.ErrWrongKey, "tampered": decrypt.ErrTampered,
+	"malformed": decrypt.ErrMalformed,
 }
 
 func (e *Engine) renderIsolated(ctx context.Context, appPath string, in Input) (*rawRender, error) {
 	req, err := json.Marshal(sandboxRequest{AppPath: appPath, Root: in.Root, Namespace: in.Namespace,
 		ReleaseName: in.ReleaseName, KubeVersion: in.KubeVersion, ValuesFiles: in.ValuesFiles,
-		APIVersions: in.APIVersions, Values: in.Values, Limits: e.limits})
+		APIVersions: in.APIVersions, Values: in.Values, Limits: e.limits, AgeKeys: in.Decryption.Identities()})
 	if err != nil {
 		return nil, fmt.Errorf("%w: values: %w", ErrInput, err)
 	}
@@ -90,7 +98,8 @@ func decodeResponse(data []byte) (*rawRender, error) {
 		}
 		return nil, e
 	}
-	r := &rawRender{kind: resp.Kind, skippedHooks: resp.SkippedHooks, deps: resp.Deps}
+	r := &rawRender{kind: resp.Kind, skippedHooks: resp.SkippedHooks, deps: resp.Deps,
+		decrypted: resp.Decrypted, sensitive: resp.Sensitive}
 	for _, raw := range resp.Objects {
 		u := &unstructured.Unstructured{}
 		if err := u.UnmarshalJSON(raw); err != nil {
@@ -125,6 +134,11 @@ func renderChild(req sandboxRequest) sandboxResponse {
 		ValuesFiles: req.ValuesFiles, Values: req.Values, KubeVersion: req.KubeVersion, APIVersions: req.APIVersions}
 	lim := req.Limits.withDefaults()
 	r, err := func() (*rawRender, error) {
+		keys, err := decrypt.Parse(req.AgeKeys...)
+		if err != nil {
+			return nil, err
+		}
+		in.Decryption = keys
 		fsys, err := confine.Open(in.Root, confine.Limits{MaxFileBytes: lim.MaxFileBytes, MaxTotalBytes: lim.MaxReadBytes})
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInput, err)
@@ -141,7 +155,8 @@ func renderChild(req sandboxRequest) sandboxResponse {
 		}
 		return resp
 	}
-	resp := sandboxResponse{Kind: r.kind, SkippedHooks: r.skippedHooks, Deps: r.deps}
+	resp := sandboxResponse{Kind: r.kind, SkippedHooks: r.skippedHooks, Deps: r.deps,
+		Decrypted: r.decrypted, Sensitive: r.sensitive}
 	for _, o := range r.objects {
 		raw, err := o.MarshalJSON()
 		if err != nil {

@@ -3,6 +3,8 @@ package render
 import (
 	"context"
 
+	"github.com/landfall-dev/landfall/render/decrypt"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -25,6 +27,9 @@ type Input struct {
 	APIVersions []string       // destination API versions, for Helm's .Capabilities.APIVersions
 	Policy      Policy         // what the environment may deploy
 	Scope       ScopeFunc      // optional: the destination's knowledge of which kinds are namespaced
+	// Decryption opens the SOPS-encrypted files the render reads (Secret manifests,
+	// Kustomize generator sources, Helm values files), in memory. Nil refuses them.
+	Decryption *decrypt.Keys
 	// Unscoped renders as kustomize build and helm template do, for a look at a folder
 	// outside any environment: objects keep the namespace they name (none, when they name
 	// none) and what Policy would refuse comes back as Result.Warnings instead of an error.
@@ -59,6 +64,12 @@ type Result struct {
 	Digest       string   // "sha256:…" of the objects, to tell renders apart cheaply
 	Cached       bool     // answered from the cache, without running Kustomize or Helm
 	Warnings     []string // Unscoped only: what an environment would refuse
+	// Decrypted lists the checkout-relative SOPS-encrypted files the render opened. When
+	// it is not empty, Objects hold clear secrets: keep them in memory, or seal them.
+	Decrypted []string
+	// Sensitive are the clear values of those files, for masking messages about the
+	// objects (an apiserver refusal quotes the value it refuses). Never show them.
+	Sensitive []string
 }
 
 // Limits bound one render. Zero fields take the defaults of DefaultLimits.

@@ -38,9 +38,22 @@ type FS struct {
 	root   *os.Root
 	limits Limits
 
-	mu   sync.Mutex
-	read int64
-	deps Deps
+	mu        sync.Mutex
+	read      int64
+	deps      Deps
+	transform Transform
+}
+
+// Transform turns a file's bytes, as read from the checkout, into what the renderers see
+// (a SOPS-encrypted file into its clear form). It runs on every ReadFile; the dependency
+// recorded is the file as it is on disk.
+type Transform func(rel string, data []byte) ([]byte, error)
+
+// SetTransform makes every later ReadFile pass through t.
+func (f *FS) SetTransform(t Transform) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.transform = t
 }
 
 // Open confines reads to dir, which must be an existing directory. Close releases it.
@@ -111,6 +124,12 @@ func (f *FS) ReadFile(rel string) ([]byte, error) {
 		return nil, err
 	}
 	f.record(dep{op: opFile, path: mustClean(rel)}, sum(data))
+	f.mu.Lock()
+	t := f.transform
+	f.mu.Unlock()
+	if t != nil {
+		return t(mustClean(rel), data)
+	}
 	return data, nil
 }
 
