@@ -72,6 +72,9 @@ type destinations struct {
 	// deploys as; "" means the controller's own rights.
 	defaultServiceAccount string
 	as                    impersonated
+	// accounts reads ServiceAccounts' metadata in the local cluster from an informer;
+	// nil asks the apiserver each time.
+	accounts client.Reader
 }
 
 type remoteEntry struct {

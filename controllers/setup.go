@@ -111,6 +111,7 @@ func setupApplications(mgr ctrl.Manager, opts Options, git *source.Client, ten *
 		return err
 	}
 	dests.defaultServiceAccount = opts.DefaultServiceAccount
+	dests.accounts = mgr.GetClient() // a metadata-only informer on ServiceAccounts
 	tracker := newDriftTracker()
 	wake := make(chan event.GenericEvent, 1024)
 	watcher := newDriftWatcher(tracker, wake)

@@ -31,3 +31,7 @@ func (d *Destinations) ForApplication(ctx context.Context, app *landfallv1.Appli
 
 // Cached is how many impersonated clients are kept.
 func (d *Destinations) Cached() int { return d.d.as.len() }
+
+// WithAccounts makes the ServiceAccount check read from r (an informer's cache) instead of
+// asking the apiserver each time, as the controller does.
+func (d *Destinations) WithAccounts(r client.Reader) { d.d.accounts = r }

@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -59,8 +60,8 @@ func (d *destinations) forApplication(ctx context.Context, app *landfallv1.Appli
 		return base, nil
 	}
 	// Impersonating a ServiceAccount that does not exist is not refused by the apiserver
-	// (bindings may name it), so ask first, to say plainly what is wrong.
-	if err := base.client.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: sa}, &corev1.ServiceAccount{}); err != nil {
+	// (bindings may name it), so look first, to say plainly what is wrong.
+	if err := d.lookupServiceAccount(ctx, base, app.Namespace, sa); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("%w: %s/%s (cluster %s): create it, or name another in spec.serviceAccountName",
 				errServiceAccountNotFound, app.Namespace, sa, base.key)
@@ -68,6 +69,20 @@ func (d *destinations) forApplication(ctx context.Context, app *landfallv1.Appli
 		return nil, fmt.Errorf("reading ServiceAccount %s/%s: %w", app.Namespace, sa, err)
 	}
 	return d.as.get(base, app.Namespace, sa)
+}
+
+// lookupServiceAccount reads a ServiceAccount's existence. In the local cluster the
+// answer comes from the informer on ServiceAccounts' metadata (d.accounts, the manager's
+// cache): no request per sync, and a ServiceAccount created or deleted is seen as soon as
+// the watch reports it. A remote cluster is asked each time: it has no informer.
+func (d *destinations) lookupServiceAccount(ctx context.Context, base *destination, namespace, name string) error {
+	key := client.ObjectKey{Namespace: namespace, Name: name}
+	if base == d.local && d.accounts != nil {
+		m := &metav1.PartialObjectMetadata{}
+		m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ServiceAccount"))
+		return d.accounts.Get(ctx, key, m)
+	}
+	return base.client.Get(ctx, key, &corev1.ServiceAccount{})
 }
 
 // serviceAccountUser is the user name the apiserver gives a ServiceAccount.

@@ -106,4 +106,12 @@ func TestApplicationDeploysAsItsServiceAccount(t *testing.T) {
 		g.Expect(exists(target, "web-config", cm)()).To(Succeed())
 		return cm.Data["greeting"]
 	}, timeout, poll).Should(Equal("hello"))
+
+	// The existence check reads an informer, not a request per sync: a deleted ServiceAccount
+	// is seen at the next sync all the same, and nothing is deployed or pruned meanwhile.
+	g.Expect(k8s.Delete(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "deployer", Namespace: f.ns}})).To(Succeed())
+	f.update(g, func(a *landfallv1.Application) { a.Annotations[landfallv1.AnnotationSyncRequestedAt] = "3" })
+	g.Eventually(func(g Gomega) string { return readyCondition(g, f).Reason }, timeout, poll).
+		Should(Equal(landfallv1.ReasonServiceAccountNotFound))
+	g.Expect(exists(target, "web", dep)()).To(Succeed())
 }

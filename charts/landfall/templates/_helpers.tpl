@@ -97,10 +97,11 @@ through two APIs: events.k8s.io for Landfall's kinds, core for leader election.
   resources: [events]
   verbs: [create, patch]
 # An Application with spec.serviceAccountName (or the default ServiceAccount) deploys as that
-# ServiceAccount: Landfall checks that it exists, then impersonates it.
+# ServiceAccount: Landfall checks that it exists (from a watch of ServiceAccounts' metadata,
+# not a request per sync), then impersonates it.
 - apiGroups: [""]
   resources: [serviceaccounts]
-  verbs: [get, impersonate]
+  verbs: [get, list, watch, impersonate]
 {{- end }}
 
 {{/* Rules on TenantPolicies: cluster-scoped, so always in a ClusterRole. */}}
