@@ -77,3 +77,43 @@ func setRewindPolicy(g Gomega, repo *landfallv1.Repository, p landfallv1.RewindP
 		return k8s.Update(context.Background(), got)
 	}, timeout, poll).Should(Succeed())
 }
+
+// TestMovedTagIsARewind: a tag is held to the same rule as a branch. Under the default
+// policy a tag moved back to an older commit is held with RevisionRegressed naming both
+// commits (Stalled, a Warning Event) and the Repository keeps the tagged commit; the tag
+// moved on to a descendant is an ordinary update.
+func TestMovedTagIsARewind(t *testing.T) {
+	g := NewWithT(t)
+	srv := gitserver.New(t, gitserver.Options{Anonymous: true})
+	a := srv.Commit(t, "main", map[string]string{"app.yaml": "a"})
+	b := srv.Commit(t, "main", map[string]string{"app.yaml": "b"})
+	srv.Tag(t, "release", b, true)
+	ns := newNamespace(t)
+	createSecret(t, ns, "hook", map[string]string{"token": hookToken})
+	repo := refRepository(t, srv, ns, "tag", landfallv1.GitRef{Tag: "release"})
+	g.Eventually(func(g Gomega) string { return repositoryStatus(g, repo).Revision }, timeout, poll).Should(Equal("release@sha1:" + b))
+
+	srv.Tag(t, "release", a, true)
+	g.Expect(postWebhook(repo, githubPush(hookToken, []byte(githubPushBody)), []byte(githubPushBody))).To(Equal(http.StatusOK))
+	g.Eventually(func(g Gomega) {
+		st := repositoryStatus(g, repo)
+		c := apimeta.FindStatusCondition(st.Conditions, landfallv1.ConditionReady)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Reason).To(Equal(landfallv1.ReasonRevisionRegressed))
+		g.Expect(c.Message).To(And(ContainSubstring(a), ContainSubstring(b)))
+		g.Expect(apimeta.IsStatusConditionTrue(st.Conditions, landfallv1.ConditionStalled)).To(BeTrue())
+		g.Expect(st.Revision).To(Equal("release@sha1:" + b))
+	}, timeout, poll).Should(Succeed(), "a tag moved back is held under the default policy")
+	g.Eventually(func(g Gomega) []string { return warningEvents(g, repo, landfallv1.ReasonRevisionRegressed) }, timeout, poll).
+		ShouldNot(BeEmpty())
+
+	c := srv.Commit(t, "main", map[string]string{"app.yaml": "c"}) // a descendant of b
+	srv.Tag(t, "release", c, true)
+	g.Expect(postWebhook(repo, githubPush(hookToken, []byte(githubPushBody)), []byte(githubPushBody))).To(Equal(http.StatusOK))
+	g.Eventually(func(g Gomega) {
+		st := repositoryStatus(g, repo)
+		g.Expect(st.Revision).To(Equal("release@sha1:" + c))
+		g.Expect(st.RewoundFrom).To(BeEmpty())
+		g.Expect(apimeta.IsStatusConditionTrue(st.Conditions, landfallv1.ConditionReady)).To(BeTrue())
+	}, timeout, poll).Should(Succeed(), "a tag moved on to a descendant is an update")
+}
