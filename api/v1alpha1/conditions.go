@@ -105,8 +105,8 @@ const (
 // its rewindPolicy allows it. Also the reason of the Warning Event every rewind gets.
 const ReasonRevisionRegressed = "RevisionRegressed"
 
-// ReasonSignatureVerificationFailed: the Repository's new commit is unsigned or not signed
-// by a key of spec.verify; the current revision stays.
+// ReasonSignatureVerificationFailed: the Repository's new commit, or the annotated tag it
+// follows, is unsigned or not signed by a key of spec.verify; the current revision stays.
 const ReasonSignatureVerificationFailed = "SignatureVerificationFailed"
 
 // Event reasons that are not condition reasons. They are API: alerts match on them.

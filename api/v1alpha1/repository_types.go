@@ -57,14 +57,16 @@ type RepositorySpec struct {
 	// +optional
 	RewindPolicy RewindPolicy `json:"rewindPolicy,omitempty"`
 
-	// Verify requires the commit of every new revision to be signed by a trusted key. An
-	// unsigned or wrongly signed commit is refused with Ready=False reason
-	// SignatureVerificationFailed naming the commit and why; the current revision stays.
+	// Verify requires the commit of every new revision to be signed by a trusted key, and,
+	// when the ref is followed through an annotated tag, the tag too: both must verify (a
+	// lightweight tag has no signature; its commit must). An unsigned or wrongly signed
+	// commit or tag is refused with Ready=False reason SignatureVerificationFailed naming
+	// it and why; the current revision stays.
 	// +optional
 	Verify *CommitVerification `json:"verify,omitempty"`
 }
 
-// CommitVerification names the keys a Repository's commits must be signed with.
+// CommitVerification names the keys a Repository's commits and tags must be signed with.
 type CommitVerification struct {
 	// SecretRef names a Secret in the Repository's namespace whose values are trusted
 	// public keys: armoured OpenPGP public keys, or SSH public keys in authorized_keys

@@ -28,6 +28,11 @@ type Checkout struct {
 	// Replaced, when set, says why a cached checkout of the commit was discarded and
 	// fetched again: it failed verification (wraps ErrCheckoutMismatch). Callers report it.
 	Replaced error
+	// Tag is the SHA-1 of the annotated tag object the ref was followed through; "" for a
+	// branch, a commit or a lightweight tag. VerifySignature checks its signature too.
+	Tag string
+
+	tagFile string
 
 	once    sync.Once
 	release func()
@@ -59,6 +64,7 @@ func (c *Client) Checkout(ctx context.Context, url string, ref Ref, auth Auth) (
 		return nil, fmt.Errorf("resolving %s in %s: %w", ref, req.ep.redacted, err)
 	}
 	key := req.ep.cacheKey() + "/" + rev.Commit
+	tag := annotatedTag(name, advertised)
 	var replaced error
 	// A lost race with eviction between the fetch and the lease is retried; it needs a
 	// cache too small for the checkouts in use.
@@ -70,17 +76,23 @@ func (c *Client) Checkout(ctx context.Context, url string, ref Ref, auth Auth) (
 			return nil, fmt.Errorf("checkout of %s in %s: %w", rev, req.ep.redacted, err)
 		case err != nil:
 			replaced = fmt.Errorf("checkout of %s in %s: %w; fetched again", rev, req.ep.redacted, err)
+		case ok && tag != "" && !c.tagKept(req.ep.cacheKey(), tag):
+			// The commit came through another ref: fetch the tag for its object.
+			c.cache.release(e)
 		case ok:
 			if attempt == 0 {
 				c.cacheHits.Add(1)
 			}
 			co := c.lease(e, rev)
 			co.Replaced = replaced
+			if tag != "" {
+				co.Tag, co.tagFile = tag, c.tagFile(req.ep.cacheKey(), tag)
+			}
 			return co, nil
 		}
 		// The shared fetch outlives a caller that gives up, so the others still get it;
 		// the starting caller's deadline, else Options.Timeout, bounds it.
-		ch := c.flight.DoChan(key, func() (any, error) {
+		ch := c.flight.DoChan(key+"@"+tag, func() (any, error) {
 			fctx, cancel := detach(ctx)
 			defer cancel()
 			return c.fetch(fctx, req, name, rev)
@@ -95,8 +107,9 @@ func (c *Client) Checkout(ctx context.Context, url string, ref Ref, auth Auth) (
 			return nil, res.Err
 		}
 		// The ref may have moved between the remote check and the fetch: the fetched
-		// commit is the newer truth.
-		key = res.Val.(string)
+		// commit (and tag) is the newer truth.
+		got := res.Val.(fetched)
+		key, tag = got.key, got.tag
 		rev.Commit = filepath.Base(key)
 	}
 	return nil, fmt.Errorf("checkout of %s in %s was evicted while fetching: the cache is too small", rev, req.ep.redacted)
@@ -106,22 +119,26 @@ func (c *Client) lease(e *cacheEntry, rev Revision) *Checkout {
 	return &Checkout{Dir: e.dir, Revision: rev, release: func() { c.cache.release(e) }}
 }
 
+// fetched is what a fetch got: the cache key of the commit and the annotated tag object
+// kept for the ref ("" if none).
+type fetched struct{ key, tag string }
+
 // fetch fetches one commit into a temporary directory, checks it out, checks its symlinks,
-// keeps the commit's Git objects beside it and moves both into the cache, where the first
-// lease proves the checkout against the objects. It returns the cache key of the commit it got.
-func (c *Client) fetch(ctx context.Context, req request, name plumbing.ReferenceName, rev Revision) (string, error) {
+// keeps the commit's Git objects beside it (and an annotated tag's object) and moves both
+// into the cache, where the first lease proves the checkout against the objects.
+func (c *Client) fetch(ctx context.Context, req request, name plumbing.ReferenceName, rev Revision) (fetched, error) {
 	ctx, cancel := c.bound(ctx)
 	defer cancel()
 	c.fetches.Add(1)
 	work, err := os.MkdirTemp(c.cache.tmpDir(), "fetch-")
 	if err != nil {
-		return "", fmt.Errorf("creating fetch directory: %w", err)
+		return fetched{}, fmt.Errorf("creating fetch directory: %w", err)
 	}
 	defer func() { _ = os.RemoveAll(work) }() // New cleans what an error leaves behind
 	tree, gitDir := filepath.Join(work, "tree"), filepath.Join(work, "git")
 	for _, d := range []string{tree, gitDir} {
 		if err := os.Mkdir(d, 0o700); err != nil {
-			return "", fmt.Errorf("creating fetch directory: %w", err)
+			return fetched{}, fmt.Errorf("creating fetch directory: %w", err)
 		}
 	}
 	treeBudget, gitBudget := c.budgets()
@@ -137,7 +154,7 @@ func (c *Client) fetch(ctx context.Context, req request, name plumbing.Reference
 	}
 	repo, err := git.Init(storage, &limitFS{osfs.New(tree, osfs.WithBoundOS()), treeBudget})
 	if err != nil {
-		return "", fmt.Errorf("initialising fetch: %w", err)
+		return fetched{}, fmt.Errorf("initialising fetch: %w", err)
 	}
 	viaSSH, end := sshProxy(req.ep, bounds)
 	defer end()
@@ -151,6 +168,10 @@ func (c *Client) fetch(ctx context.Context, req request, name plumbing.Reference
 	if err == nil {
 		err = keepObjects(repo, commit, filepath.Join(work, "objects"))
 	}
+	var tag string
+	if err == nil {
+		tag, err = c.keepTag(repo, req.ep.cacheKey(), name)
+	}
 	if lim := errors.Join(bounds.exceeded(), treeBudget.exceeded(), gitBudget.exceeded()); lim != nil {
 		err = lim // The limit is the cause, whatever go-git made of the failed write.
 	}
@@ -158,13 +179,13 @@ func (c *Client) fetch(ctx context.Context, req request, name plumbing.Reference
 		err = verifyTree(tree)
 	}
 	if err != nil {
-		return "", classify("fetching", req.ep.redacted, err)
+		return fetched{}, classify("fetching", req.ep.redacted, err)
 	}
 	key := req.ep.cacheKey() + "/" + commit.String()
 	if err := c.cache.add(key, tree, filepath.Join(work, "objects"), treeBudget.bytes.Load()); err != nil {
-		return "", err
+		return fetched{}, err
 	}
-	return key, nil
+	return fetched{key: key, tag: tag}, nil
 }
 
 // budgets bounds the checkout by MaxRepoBytes and MaxFiles, and the fetched Git data by

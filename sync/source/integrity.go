@@ -132,7 +132,7 @@ func parseObject(r io.Reader, header string) (*plumbing.MemoryObject, error) {
 	typ, size, ok := bytes.Cut([]byte(header[:len(header)-1]), []byte(" "))
 	n, err := strconv.ParseInt(string(size), 10, 64)
 	t, terr := plumbing.ParseObjectType(string(typ))
-	if !ok || err != nil || n < 0 || terr != nil || (t != plumbing.CommitObject && t != plumbing.TreeObject) {
+	if !ok || err != nil || n < 0 || terr != nil || (t != plumbing.CommitObject && t != plumbing.TreeObject && t != plumbing.TagObject) {
 		return nil, fmt.Errorf("kept objects: bad header %q", header[:min(len(header), 40)])
 	}
 	o := &plumbing.MemoryObject{}

@@ -11,16 +11,17 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"golang.org/x/crypto/ssh"
 )
 
-// ErrUnverified means a commit is unsigned, or signed by no trusted key, or its signature
-// is malformed or does not match.
+// ErrUnverified means a commit (or the annotated tag followed to it) is unsigned, or
+// signed by no trusted key, or its signature is malformed or does not match.
 var ErrUnverified = errors.New("commit signature not verified")
 
-// TrustedKeys are the public keys commits may be signed with.
+// TrustedKeys are the public keys commits and tags may be signed with.
 type TrustedKeys struct {
 	openPGP []string // armoured key rings
 	ssh     []ssh.PublicKey
@@ -51,10 +52,21 @@ func ParseTrustedKeys(values map[string][]byte) (TrustedKeys, error) {
 	return k, nil
 }
 
-// VerifySignature checks that the checkout's commit is signed by one of the keys, with an
-// OpenPGP or an SSH signature, and names the key that signed it. It reads the commit
-// object kept beside the checkout, which verification proved is the commit.
+// VerifySignature checks that the checkout's commit, and the annotated tag it was reached
+// through if any, are signed by the keys, with OpenPGP or SSH signatures, and names the
+// keys that signed them. Following an annotated tag, both must verify: a signed tag on an
+// unsigned commit, or the reverse, is refused. A lightweight tag has no signature of its
+// own; its commit must verify. It reads the objects kept beside the checkout, named by the
+// hashes of their bytes.
 func (co *Checkout) VerifySignature(keys TrustedKeys) (string, error) {
+	var tagSigner string
+	if co.Tag != "" {
+		s, err := co.verifyTag(keys)
+		if err != nil {
+			return "", fmt.Errorf("%w: tag %q (object %s): %w", ErrUnverified, co.Revision.Ref, co.Tag, err)
+		}
+		tagSigner = "; tag by " + s
+	}
 	objs, err := readObjects(co.Dir+objectsSuffix, 64<<20)
 	if err != nil {
 		return "", fmt.Errorf("%w: reading commit %s: %w", ErrUnverified, co.Revision.Commit, err)
@@ -67,28 +79,34 @@ func (co *Checkout) VerifySignature(keys TrustedKeys) (string, error) {
 	if err := c.Decode(o); err != nil {
 		return "", fmt.Errorf("%w: commit %s: %w", ErrUnverified, co.Revision.Commit, err)
 	}
-	signer, err := verifyCommit(&c, keys)
+	signer, err := verifySigned(c.PGPSignature, &c, keys)
 	if err != nil {
 		return "", fmt.Errorf("%w: commit %s: %w", ErrUnverified, co.Revision.Commit, err)
 	}
-	return signer, nil
+	return signer + tagSigner, nil
 }
 
-func verifyCommit(c *object.Commit, keys TrustedKeys) (string, error) {
-	sig := strings.TrimSpace(c.PGPSignature)
+// signedObject is a commit or a tag: Git signs both the same way.
+type signedObject interface {
+	Verify(armoredKeyRing string) (*openpgp.Entity, error)
+	EncodeWithoutSignature(o plumbing.EncodedObject) error
+}
+
+func verifySigned(sig string, o signedObject, keys TrustedKeys) (string, error) {
+	sig = strings.TrimSpace(sig)
 	switch {
 	case sig == "":
 		return "", errors.New("it is not signed")
 	case strings.HasPrefix(sig, "-----BEGIN PGP SIGNATURE-----"):
 		for _, ring := range keys.openPGP {
-			if e, err := c.Verify(ring); err == nil {
+			if e, err := o.Verify(ring); err == nil {
 				return "OpenPGP key " + strings.ToUpper(fmt.Sprintf("%x", e.PrimaryKey.Fingerprint)), nil
 			}
 		}
 		return "", errors.New("its OpenPGP signature matches no trusted key")
 	case strings.HasPrefix(sig, "-----BEGIN SSH SIGNATURE-----"):
 		msg := &plumbing.MemoryObject{}
-		if err := c.EncodeWithoutSignature(msg); err != nil {
+		if err := o.EncodeWithoutSignature(msg); err != nil {
 			return "", err
 		}
 		r, err := msg.Reader()

@@ -13,6 +13,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"golang.org/x/crypto/ssh"
 )
@@ -45,6 +46,32 @@ func (s *Server) CommitPGPSigned(tb TB, branch string, files map[string]string, 
 			tb.Fatal(err)
 		}
 	})
+}
+
+// TagSSHSigned points the annotated tag name at commit, signed by git with the OpenSSH
+// private key in keyFile, and pushes it.
+func (s *Server) TagSSHSigned(tb TB, name, commit, keyFile string) {
+	tb.Helper()
+	s.git(tb, s.work, "-c", "gpg.format=ssh", "-c", "user.signingkey="+keyFile,
+		"tag", "--force", "-s", "-m", "release "+name, name, commit)
+	s.git(tb, s.work, "push", "--quiet", "--force", "origin", "refs/tags/"+name)
+}
+
+// TagPGPSigned points the annotated tag name at commit, signed with the OpenPGP entity by
+// go-git, and pushes it with git.
+func (s *Server) TagPGPSigned(tb TB, name, commit string, key *openpgp.Entity) {
+	tb.Helper()
+	s.git(tb, s.work, "fetch", "--quiet", "origin", commit)
+	repo, err := git.PlainOpen(s.work)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_ = repo.DeleteTag(name) // --force
+	who := &object.Signature{Name: "Landfall Test", Email: "test@landfall.invalid", When: time.Now()}
+	if _, err := repo.CreateTag(name, plumbing.NewHash(commit), &git.CreateTagOptions{Tagger: who, Message: "release " + name, SignKey: key}); err != nil {
+		tb.Fatal(err)
+	}
+	s.git(tb, s.work, "push", "--quiet", "--force", "origin", "refs/tags/"+name)
 }
 
 func writeFiles(tb TB, files map[string]string) func(dir string) {
