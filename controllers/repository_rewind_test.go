@@ -36,15 +36,7 @@ func TestRepositoryRewindPolicy(t *testing.T) {
 	for _, repo := range []*landfallv1.Repository{branch, tag} {
 		g.Expect(postWebhook(repo, githubPush(hookToken, []byte(githubPushBody)), []byte(githubPushBody))).To(Equal(http.StatusOK))
 	}
-	g.Eventually(func(g Gomega) {
-		st := repositoryStatus(g, branch)
-		c := apimeta.FindStatusCondition(st.Conditions, landfallv1.ConditionReady)
-		g.Expect(c).NotTo(BeNil())
-		g.Expect(c.Reason).To(Equal(landfallv1.ReasonRevisionRegressed))
-		g.Expect(c.Message).To(And(ContainSubstring(a), ContainSubstring(b)))
-		g.Expect(apimeta.IsStatusConditionTrue(st.Conditions, landfallv1.ConditionStalled)).To(BeTrue(), "the user must decide")
-		g.Expect(st.Revision).To(HaveSuffix(b))
-	}, timeout, poll).Should(Succeed(), "a branch rewind is held under AllowTags")
+	expectRefused(g, branch, landfallv1.ReasonRevisionRegressed, "main@sha1:"+b, a, b) // a branch rewind is held under AllowTags
 	g.Eventually(func(g Gomega) {
 		st := repositoryStatus(g, tag)
 		g.Expect(st.Revision).To(Equal("release@sha1:" + a))
@@ -94,26 +86,39 @@ func TestMovedTagIsARewind(t *testing.T) {
 	g.Eventually(func(g Gomega) string { return repositoryStatus(g, repo).Revision }, timeout, poll).Should(Equal("release@sha1:" + b))
 
 	srv.Tag(t, "release", a, true)
-	g.Expect(postWebhook(repo, githubPush(hookToken, []byte(githubPushBody)), []byte(githubPushBody))).To(Equal(http.StatusOK))
-	g.Eventually(func(g Gomega) {
-		st := repositoryStatus(g, repo)
-		c := apimeta.FindStatusCondition(st.Conditions, landfallv1.ConditionReady)
-		g.Expect(c).NotTo(BeNil())
-		g.Expect(c.Reason).To(Equal(landfallv1.ReasonRevisionRegressed))
-		g.Expect(c.Message).To(And(ContainSubstring(a), ContainSubstring(b)))
-		g.Expect(apimeta.IsStatusConditionTrue(st.Conditions, landfallv1.ConditionStalled)).To(BeTrue())
-		g.Expect(st.Revision).To(Equal("release@sha1:" + b))
-	}, timeout, poll).Should(Succeed(), "a tag moved back is held under the default policy")
-	g.Eventually(func(g Gomega) []string { return warningEvents(g, repo, landfallv1.ReasonRevisionRegressed) }, timeout, poll).
-		ShouldNot(BeEmpty())
+	pokeRepository(g, repo)
+	expectRefused(g, repo, landfallv1.ReasonRevisionRegressed, "release@sha1:"+b, a, b) // held under the default policy
 
 	c := srv.Commit(t, "main", map[string]string{"app.yaml": "c"}) // a descendant of b
 	srv.Tag(t, "release", c, true)
-	g.Expect(postWebhook(repo, githubPush(hookToken, []byte(githubPushBody)), []byte(githubPushBody))).To(Equal(http.StatusOK))
+	pokeRepository(g, repo)
 	g.Eventually(func(g Gomega) {
 		st := repositoryStatus(g, repo)
 		g.Expect(st.Revision).To(Equal("release@sha1:" + c))
 		g.Expect(st.RewoundFrom).To(BeEmpty())
 		g.Expect(apimeta.IsStatusConditionTrue(st.Conditions, landfallv1.ConditionReady)).To(BeTrue())
 	}, timeout, poll).Should(Succeed(), "a tag moved on to a descendant is an update")
+}
+
+// pokeRepository sends the Repository a push webhook, so it fetches now.
+func pokeRepository(g *WithT, repo *landfallv1.Repository) {
+	g.Expect(postWebhook(repo, githubPush(hookToken, []byte(githubPushBody)), []byte(githubPushBody))).To(Equal(http.StatusOK))
+}
+
+// expectRefused waits until the Repository is Ready=False and Stalled for reason, with a
+// message holding each of says, and a Warning Event for it, while it keeps the revision kept.
+func expectRefused(g *WithT, repo *landfallv1.Repository, reason, kept string, says ...string) {
+	g.Eventually(func(g Gomega) {
+		st := repositoryStatus(g, repo)
+		c := apimeta.FindStatusCondition(st.Conditions, landfallv1.ConditionReady)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Reason).To(Equal(reason))
+		for _, s := range says {
+			g.Expect(c.Message).To(ContainSubstring(s))
+		}
+		g.Expect(apimeta.IsStatusConditionTrue(st.Conditions, landfallv1.ConditionStalled)).To(BeTrue(), "the user must decide")
+		g.Expect(st.Revision).To(Equal(kept))
+	}, timeout, poll).Should(Succeed())
+	g.Eventually(func(g Gomega) []string { return warningEvents(g, repo, reason) }, timeout, poll).
+		Should(ContainElement(ContainSubstring(says[0])))
 }

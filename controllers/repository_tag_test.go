@@ -1,7 +1,6 @@
 package controllers_test
 
 import (
-	"net/http"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -33,21 +32,11 @@ func TestRepositoryVerifiesTagSignatures(t *testing.T) {
 
 	two := srv.CommitSSHSigned(t, "main", map[string]string{"app.yaml": "two"}, sshKey)
 	srv.Tag(t, "v1.1.0", two, true) // annotated, unsigned
-	g.Expect(postWebhook(repo, githubPush(hookToken, []byte(githubPushBody)), []byte(githubPushBody))).To(Equal(http.StatusOK))
-	g.Eventually(func(g Gomega) {
-		st := repositoryStatus(g, repo)
-		c := apimeta.FindStatusCondition(st.Conditions, landfallv1.ConditionReady)
-		g.Expect(c).NotTo(BeNil())
-		g.Expect(c.Reason).To(Equal(landfallv1.ReasonSignatureVerificationFailed))
-		g.Expect(c.Message).To(And(ContainSubstring(`tag "v1.1.0"`), ContainSubstring("not signed")))
-		g.Expect(apimeta.IsStatusConditionTrue(st.Conditions, landfallv1.ConditionStalled)).To(BeTrue())
-		g.Expect(st.Revision).To(Equal("v1.0.0@sha1:" + one))
-	}, timeout, poll).Should(Succeed())
-	g.Eventually(func(g Gomega) []string { return warningEvents(g, repo, landfallv1.ReasonSignatureVerificationFailed) }, timeout, poll).
-		Should(ContainElement(ContainSubstring(`tag "v1.1.0"`)))
+	pokeRepository(g, repo)
+	expectRefused(g, repo, landfallv1.ReasonSignatureVerificationFailed, "v1.0.0@sha1:"+one, `tag "v1.1.0"`, "not signed")
 
 	srv.TagSSHSigned(t, "v1.1.0", two, sshKey)
-	g.Expect(postWebhook(repo, githubPush(hookToken, []byte(githubPushBody)), []byte(githubPushBody))).To(Equal(http.StatusOK))
+	pokeRepository(g, repo)
 	g.Eventually(func(g Gomega) {
 		st := repositoryStatus(g, repo)
 		g.Expect(st.Revision).To(Equal("v1.1.0@sha1:" + two))
