@@ -207,10 +207,16 @@ func statusOf(states []analysis.State) []landfallv1.AnalysisStatus {
 	return out
 }
 
+// maxHistoryMessage bounds each history entry's message, as conditions' are: a failure
+// quotes health messages, which quote objects' status, and MaxHistory of those must stay
+// well under the apiserver's request limit beside a large inventory.
+const maxHistoryMessage = 1024
+
 // setHistory records the outcome of a revision in an environment: it updates the newest
 // entry of that revision and environment, or adds one.
 func setHistory(app *landfallv1.Application, revision, env string, result landfallv1.HistoryResult, msg string, now time.Time) {
 	at := metav1.NewTime(now)
+	msg = truncate(msg, maxHistoryMessage)
 	for i := range app.Status.History {
 		h := &app.Status.History[i]
 		if h.Environment != env {
