@@ -27,6 +27,8 @@ type WebhookReceiver struct {
 	Refresh chan<- event.GenericEvent
 	// OnEvent, when set, is told of every verified event (previews listen for pull requests).
 	OnEvent func(repo *landfallv1.Repository, ev webhook.Event)
+
+	bodies *webhook.Bodies
 }
 
 // NeedLeaderElection: only the leader reconciles, so only the leader takes webhooks.
@@ -36,8 +38,8 @@ func (w *WebhookReceiver) NeedLeaderElection() bool { return true }
 func (w *WebhookReceiver) Start(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /hooks/{namespace}/{name}", w.handle)
-	srv := &http.Server{Addr: w.Addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout: 15 * time.Second, WriteTimeout: 15 * time.Second, MaxHeaderBytes: 64 << 10}
+	w.bodies = webhook.NewBodies(webhook.MaxConcurrentBodies, webhook.ReadTimeout)
+	srv := webhook.NewServer(w.Addr, mux, 0)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	ctrl.LoggerFrom(ctx).Info("Serving webhooks", "address", w.Addr)
@@ -54,7 +56,7 @@ func (w *WebhookReceiver) Start(ctx context.Context) error {
 func (w *WebhookReceiver) handle(rw http.ResponseWriter, req *http.Request) {
 	ctx := req.Context()
 	log := ctrl.LoggerFrom(ctx).WithValues("namespace", req.PathValue("namespace"), "repository", req.PathValue("name"))
-	provider, code, msg := w.receive(ctx, req)
+	provider, code, msg := w.receive(ctx, rw, req)
 	if provider == "" {
 		provider = "unknown"
 	}
@@ -66,8 +68,8 @@ func (w *WebhookReceiver) handle(rw http.ResponseWriter, req *http.Request) {
 }
 
 // receive verifies one request and asks for a refresh; it returns the HTTP answer.
-func (w *WebhookReceiver) receive(ctx context.Context, req *http.Request) (webhook.Provider, int, string) {
-	body, err := webhook.ReadBody(req.Body, webhook.MaxBodyBytes)
+func (w *WebhookReceiver) receive(ctx context.Context, rw http.ResponseWriter, req *http.Request) (webhook.Provider, int, string) {
+	body, err := w.bodies.Read(rw, req)
 	if err != nil {
 		return "unknown", webhook.StatusCode(err), err.Error()
 	}

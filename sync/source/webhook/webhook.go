@@ -1,8 +1,8 @@
 // Package webhook verifies and parses push and pull-request webhooks from Git hosts:
 // GitHub, GitLab, Gitea, Forgejo, Bitbucket (Cloud and Data Center) and a generic HMAC
-// sender. It is pure: headers and body in, an Event or a sentinel error out, so an HTTP
-// receiver is a thin adapter (read the body with ReadBody, call Parse, answer with
-// StatusCode).
+// sender. Parsing is pure: headers and body in, an Event or a sentinel error out, so an
+// HTTP receiver is a thin adapter (serve with NewServer, read the body with Bodies, call
+// Parse, answer with StatusCode).
 //
 // The signature is checked before the body is parsed, with constant-time comparison. The
 // payload is never trusted as the revision: an Event only tells which repository to check
@@ -99,8 +99,9 @@ func ReadBody(r io.Reader, limit int64) ([]byte, error) {
 	return body, nil
 }
 
-// StatusCode is the HTTP status to answer for the result of Parse or ReadBody: 200 for
-// nil, 401 for ErrSignature, 413 for ErrTooLarge, 400 for ErrMalformed, else 500.
+// StatusCode is the HTTP status to answer for the result of Parse, ReadBody or
+// Bodies.Read: 200 for nil, 401 for ErrSignature, 413 for ErrTooLarge, 408 for ErrTimeout,
+// 503 for ErrBusy, 400 for ErrMalformed, else 500.
 func StatusCode(err error) int {
 	switch {
 	case err == nil:
@@ -109,6 +110,10 @@ func StatusCode(err error) int {
 		return 401
 	case errors.Is(err, ErrTooLarge):
 		return 413
+	case errors.Is(err, ErrTimeout):
+		return 408
+	case errors.Is(err, ErrBusy):
+		return 503
 	case errors.Is(err, ErrMalformed):
 		return 400
 	}
