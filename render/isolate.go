@@ -60,8 +60,8 @@ var sandboxSentinels = map[string]error{
 	"input": ErrInput, "limit": manifest.ErrLimit, "alias": manifest.ErrAliasBomb,
 	"remote": kustomize.ErrRemote, "cycle": kustomize.ErrCycle, "helm": kustomize.ErrHelm,
 	"absolute": confine.ErrAbsolute, "escapes": confine.ErrEscapes, "large": confine.ErrTooLarge,
-	"dependency": helm.ErrRemoteDependency,
-	"nokeys":     decrypt.ErrNoKeys, "wrongkey": decrypt.ErrWrongKey, "tampered": decrypt.ErrTampered,
+	"dependency": helm.ErrRemoteDependency, "archive": helm.ErrArchive,
+	"nokeys": decrypt.ErrNoKeys, "wrongkey": decrypt.ErrWrongKey, "tampered": decrypt.ErrTampered,
 	"malformed": decrypt.ErrMalformed,
 }
 

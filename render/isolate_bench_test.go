@@ -47,18 +47,28 @@ func BenchmarkHostileRender(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, c := range []struct{ name, defines, body string }{
-		{"repeat", "", `repeat 600000000 "x"`},
-		{"nested-include", doubling(12), `include "x12" .`},
-		{"until", "", `until 200000000 | len`},
-	} {
+	cases := []struct {
+		name  string
+		input func(testing.TB) Input
+	}{
+		{"repeat", func(tb testing.TB) Input { return writeChart(tb, "", `repeat 600000000 "x"`) }},
+		{"nested-include", func(tb testing.TB) Input { return writeChart(tb, doubling(12), `include "x12" .`) }},
+		{"until", func(tb testing.TB) Input { return writeChart(tb, "", `until 200000000 | len`) }},
+	}
+	for _, a := range archiveBombs() {
+		cases = append(cases, struct {
+			name  string
+			input func(testing.TB) Input
+		}{"archive-" + a.name, func(tb testing.TB) Input { return chartWithArchive(tb, a.archive(tb)) }})
+	}
+	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			runner, err := sandbox.New(sandbox.Config{Command: []string{exe}})
 			if err != nil {
 				b.Fatal(err)
 			}
 			e := New(WithCacheSize(0), WithIsolator(runner))
-			in := writeChart(b, c.defines, c.body)
+			in := c.input(b)
 			for b.Loop() {
 				if _, err := e.Render(b.Context(), in); err == nil {
 					b.Fatal("rendered, want a limit error")

@@ -33,7 +33,7 @@ func loadChart(fsys *confine.FS, dir string, maxNodes int) (*chart.Chart, error)
 		return nil, err
 	}
 	rules.AddDefaults()
-	w := walker{fsys: fsys, top: dir, rules: rules, maxNodes: maxNodes, seen: map[string]bool{}}
+	w := walker{fsys: fsys, top: dir, rules: rules, maxNodes: maxNodes, seen: map[string]bool{}, archives: newArchiveBudget()}
 	if err := w.walk(""); err != nil {
 		return nil, err
 	}
@@ -50,6 +50,7 @@ type walker struct {
 	rules    *ignore.Rules
 	maxNodes int
 	seen     map[string]bool // real paths of the folders visited: a symlink loop is walked once
+	archives *archiveBudget
 	files    []*loader.BufferedFile
 }
 
@@ -89,6 +90,11 @@ func (w *walker) walk(rel string) error {
 		data, err := w.fsys.ReadFile(full)
 		if err != nil {
 			return err
+		}
+		if isArchiveDependency(name) {
+			if err := w.archives.check(full, data, 1); err != nil {
+				return err
+			}
 		}
 		if isYAML(name) && !strings.HasPrefix(name, "templates/") {
 			if err := manifest.CheckAliases(full, data, w.maxNodes); err != nil {
