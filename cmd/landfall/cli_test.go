@@ -95,8 +95,8 @@ func TestCLIAgainstController(t *testing.T) {
 }
 
 // createApp creates a Repository and an Application with one environment, staging, that
-// deploys to target.
-func createApp(g *WithT, c client.Client, srv *gitserver.Server, ns, target string) {
+// deploys to target; change adjusts the Application before it is created.
+func createApp(g *WithT, c client.Client, srv *gitserver.Server, ns, target string, change ...func(*landfallv1.Application)) {
 	ctx := context.Background()
 	if ns != "default" {
 		g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
@@ -108,9 +108,13 @@ func createApp(g *WithT, c client.Client, srv *gitserver.Server, ns, target stri
 		Spec: landfallv1.RepositorySpec{URL: srv.URL, Ref: landfallv1.GitRef{Branch: "main"}, Insecure: true,
 			SecretRef: &landfallv1.LocalObjectReference{Name: "git"}},
 	})).To(Succeed())
-	g.Expect(c.Create(ctx, &landfallv1.Application{
+	app := &landfallv1.Application{
 		ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: ns},
 		Spec: landfallv1.ApplicationSpec{RepositoryRef: landfallv1.LocalObjectReference{Name: "shop"}, Path: "app",
 			Environments: []landfallv1.Environment{{Name: "staging", Namespace: target}}, Prune: true},
-	})).To(Succeed())
+	}
+	for _, ch := range change {
+		ch(app)
+	}
+	g.Expect(c.Create(ctx, app)).To(Succeed())
 }

@@ -68,8 +68,3 @@ func newDiffCmd() *cobra.Command {
 }
 
 var errDiffering = finding("live objects differ from Git")
-
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}

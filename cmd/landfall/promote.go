@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 	authenticationv1 "k8s.io/api/authentication/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
@@ -17,11 +16,15 @@ import (
 func newPromoteCmd() *cobra.Command {
 	var k kubeFlags
 	var env string
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "promote APPLICATION --env ENVIRONMENT",
 		Short: "Approve the revision waiting for an environment that requires approval",
 		Example: `  # Let production take the revision staging completed
-  landfall promote shop --env production`,
+  landfall promote shop --env production
+
+  # And wait until production runs it and is healthy, showing the controller's step
+  landfall promote shop --env production --timeout 5m`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeApplications(&k),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -39,17 +42,19 @@ func newPromoteCmd() *cobra.Command {
 			}
 			note, _ := json.Marshal(map[string]string{"revision": revision, "by": whoAmI(cmd.Context(), c),
 				"at": time.Now().UTC().Format(time.RFC3339)})
-			patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
-				landfallv1.AnnotationApprovePrefix + env: string(note)}}})
-			if err := c.Patch(cmd.Context(), app, client.RawPatch(types.MergePatchType, patch)); err != nil {
+			if err := annotate(cmd.Context(), c, app, landfallv1.AnnotationApprovePrefix+env, string(note)); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s %s: %s approved\n", ns, app.Name, env, revision)
-			return nil
+			if timeout == 0 {
+				return nil
+			}
+			return waitRunning(cmd, c, app, env, revision, timeout)
 		},
 	}
 	k.register(cmd)
 	cmd.Flags().StringVar(&env, "env", "", "the environment to promote (required)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 0, "how long to wait until the environment runs the revision and is healthy (0: do not wait)")
 	_ = cmd.MarkFlagRequired("env")
 	_ = cmd.RegisterFlagCompletionFunc("env", completeEnvironments(&k))
 	return cmd

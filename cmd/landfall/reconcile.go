@@ -2,12 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -37,6 +36,10 @@ func newReconcileRepositoryCmd() *cobra.Command {
 		Use:     "repository NAME",
 		Aliases: []string{"repositories", "repo", "lfrepo"},
 		Short:   "Fetch a Repository now (sets landfall.dev/reconcile-requested-at) and wait",
+		Long: `Reconcile repository asks the controller to fetch a Repository now and waits until it has.
+It exits 0 when the Repository is Ready, 1 when it is not (a failed fetch, a refused
+signature, with the reason), 2 when the request could not be made or --timeout ran out
+while the controller was still working.`,
 		Example: `  landfall reconcile repository shop -n landfall-system
   landfall reconcile repository shop -o jsonpath='{.status.revision}'`,
 		Args:              cobra.ExactArgs(1),
@@ -56,19 +59,20 @@ func newReconcileRepositoryCmd() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "fetch of %s/%s requested\n", ns, args[0])
 				return nil
 			}
-			err = waitUntil(cmd.Context(), timeout, newProgress(cmd.OutOrStdout()), func(ctx context.Context) (bool, string, error) {
+			err = waitUntil(cmd.Context(), timeout, newProgress(cmd.ErrOrStderr()), func(ctx context.Context) (bool, string, error) {
 				if err := c.Get(ctx, objectKey(ns, args[0]), repo); err != nil {
 					return false, "", err
 				}
 				return repo.Status.LastHandledReconcileAt == stamp, currentStep(repo.Status.Conditions), nil
 			})
-			if err != nil {
-				return fmt.Errorf("waiting for the controller to fetch %s/%s: %w", ns, args[0], err)
+			if err := judgeReady("Repository "+ns+"/"+args[0], repo.Status.Conditions, err, timeout); err != nil {
+				return err
 			}
 			if !o.table() {
 				return o.printObjects(cmd.OutOrStdout(), []runtime.Object{repo}, true)
 			}
-			return reportReady(cmd, "Repository", repo.ObjectMeta, repo.Status.Conditions, repo.Status.Revision)
+			fmt.Fprintf(cmd.OutOrStdout(), "Repository %s/%s ready at %s\n", ns, args[0], repo.Status.Revision)
+			return nil
 		},
 	}
 	k.register(cmd)
@@ -90,24 +94,14 @@ func newReconcileApplicationCmd() *cobra.Command {
 // copies it into status when it has handled the request.
 func requestNow(ctx context.Context, c client.Client, obj client.Object, annotation string) (string, error) {
 	stamp := time.Now().UTC().Format(time.RFC3339Nano)
-	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, annotation, stamp)
-	if err := c.Patch(ctx, obj, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
-		return "", err
-	}
-	return stamp, nil
+	return stamp, annotate(ctx, c, obj, annotation, stamp)
 }
 
-// reportReady prints the result of a wait; a request handled but not Ready is a failed
-// check (exit 1).
-func reportReady(cmd *cobra.Command, kind string, meta metav1.ObjectMeta, conds []metav1.Condition, revision string) error {
-	ready := apimeta.FindStatusCondition(conds, landfallv1.ConditionReady)
-	if ready == nil || ready.Status != metav1.ConditionTrue {
-		msg := "no Ready condition"
-		if ready != nil {
-			msg = ready.Reason + ": " + ready.Message
-		}
-		return finding("%s %s/%s is not ready: %s", kind, meta.Namespace, meta.Name, msg)
+// annotate sets one annotation of obj with a merge patch, leaving the others as they are.
+func annotate(ctx context.Context, c client.Client, obj client.Object, key, value string) error {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{key: value}}})
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%s %s/%s ready at %s\n", kind, meta.Namespace, meta.Name, revision)
-	return nil
+	return c.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch))
 }

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
@@ -45,16 +42,14 @@ func newRollbackCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
-				landfallv1.AnnotationPinPrefix + env: target}}})
-			if err := c.Patch(cmd.Context(), app, client.RawPatch(types.MergePatchType, patch)); err != nil {
+			if err := annotate(cmd.Context(), c, app, landfallv1.AnnotationPinPrefix+env, target); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s %s pinned to %s; `landfall resume %s` lifts the pin\n", ns, app.Name, env, target, app.Name)
 			if timeout == 0 {
 				return nil
 			}
-			return waitRolledBack(cmd, c, app, env, target, timeout)
+			return waitRunning(cmd, c, app, env, target, timeout)
 		},
 	}
 	k.register(cmd)
@@ -67,31 +62,6 @@ func newRollbackCmd() *cobra.Command {
 	return cmd
 }
 
-// waitRolledBack waits until the environment runs target and is healthy.
-func waitRolledBack(cmd *cobra.Command, c client.Client, app *landfallv1.Application, env, target string, timeout time.Duration) error {
-	var st landfallv1.EnvironmentStatus
-	err := waitUntil(cmd.Context(), timeout, newProgress(cmd.OutOrStdout()), func(ctx context.Context) (bool, string, error) {
-		if err := c.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
-			return false, "", err
-		}
-		for _, s := range app.Status.Environments {
-			if s.Name == env {
-				st = s
-			}
-		}
-		step := fmt.Sprintf("%s: %s, %s", env, shortRevision(st.Revision), st.Health)
-		if st.Message != "" {
-			step += ": " + st.Message
-		}
-		return st.Revision == target && st.Health == landfallv1.HealthHealthy, step, nil
-	})
-	if err != nil {
-		return fmt.Errorf("waiting for %s to run %s: %w", env, target, err)
-	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%s runs %s, %s\n", env, shortRevision(target), st.Health)
-	return nil
-}
-
 // rollbackTarget picks the revision: the one asked for, which must be in the
 // Application's history, else the last healthy one that is not what runs now, else the
 // newest earlier revision in the history. An environment the spec does not have, or
@@ -100,13 +70,8 @@ func rollbackTarget(app *landfallv1.Application, env, to string) (string, error)
 	if !slices.ContainsFunc(app.Spec.Environments, func(e landfallv1.Environment) bool { return e.Name == env }) {
 		return "", fmt.Errorf("application %s has no environment %q", app.Name, env)
 	}
-	var st *landfallv1.EnvironmentStatus
-	for i := range app.Status.Environments {
-		if app.Status.Environments[i].Name == env {
-			st = &app.Status.Environments[i]
-		}
-	}
-	if st == nil || st.Revision == "" {
+	st := environmentStatus(app, env)
+	if st.Revision == "" {
 		return "", fmt.Errorf("environment %s of application %s has not been deployed yet", env, app.Name)
 	}
 	if to != "" {

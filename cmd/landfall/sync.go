@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
@@ -18,6 +18,12 @@ func newSyncCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sync APPLICATION",
 		Short: "Ask the controller to sync an Application now, and wait until it has",
+		Long: `Sync asks the controller to sync an Application now (it sets landfall.dev/sync-requested-at)
+and waits until the controller has handled the request, showing its step on a terminal.
+
+It exits 0 when the Application is Ready; 1 when it is not (a failed sync, a rollback,
+Degraded health, an approval or a pin that holds it), with the reason; 2 when the request
+could not be made, or --timeout ran out while the controller was still working.`,
 		Example: `  # Sync now and wait up to two minutes for the result
   landfall sync shop -n landfall-system
 
@@ -30,19 +36,17 @@ func newSyncCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			key := client.ObjectKey{Namespace: ns, Name: args[0]}
-			stamp := time.Now().UTC().Format(time.RFC3339Nano)
-			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, landfallv1.AnnotationSyncRequestedAt, stamp)
 			app := &landfallv1.Application{}
 			app.Namespace, app.Name = ns, args[0]
-			if err := c.Patch(cmd.Context(), app, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+			stamp, err := requestNow(cmd.Context(), c, app, landfallv1.AnnotationSyncRequestedAt)
+			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "sync of %s/%s requested\n", ns, args[0])
 			if timeout == 0 {
 				return nil
 			}
-			return waitHandled(cmd.Context(), c, key, stamp, timeout, cmd)
+			return waitSynced(cmd, c, app, stamp, timeout)
 		},
 	}
 	k.register(cmd)
@@ -50,17 +54,20 @@ func newSyncCmd() *cobra.Command {
 	return cmd
 }
 
-// waitHandled waits until the controller has handled the sync request, then prints status.
-func waitHandled(ctx context.Context, c client.Client, key client.ObjectKey, stamp string, timeout time.Duration, cmd *cobra.Command) error {
-	app := &landfallv1.Application{}
-	err := waitUntil(ctx, timeout, newProgress(cmd.OutOrStdout()), func(ctx context.Context) (bool, string, error) {
+// waitSynced waits until the controller has handled the sync request, prints the
+// Application's status and judges it: not Ready is a failed check.
+func waitSynced(cmd *cobra.Command, c client.Client, app *landfallv1.Application, stamp string, timeout time.Duration) error {
+	key := client.ObjectKeyFromObject(app)
+	err := waitUntil(cmd.Context(), timeout, newProgress(cmd.ErrOrStderr()), func(ctx context.Context) (bool, string, error) {
 		if err := c.Get(ctx, key, app); err != nil {
 			return false, "", err
 		}
 		return app.Status.LastHandledSyncAt == stamp, currentStep(app.Status.Conditions), nil
 	})
-	if err != nil {
-		return fmt.Errorf("waiting for the controller to sync %s: %w", key, err)
+	if err == nil || wait.Interrupted(err) {
+		if perr := printStatus(cmd.OutOrStdout(), []landfallv1.Application{*app}); perr != nil {
+			return perr
+		}
 	}
-	return printStatus(cmd.OutOrStdout(), []landfallv1.Application{*app})
+	return judgeReady("Application "+key.String(), app.Status.Conditions, err, timeout)
 }

@@ -90,12 +90,7 @@ func treeNodes(cmd *cobra.Command, c client.Client, app *landfallv1.Application,
 }
 
 func printTree(w io.Writer, app *landfallv1.Application, env string, nodes []treeNode) {
-	st := landfallv1.EnvironmentStatus{}
-	for _, s := range app.Status.Environments {
-		if s.Name == env {
-			st = s
-		}
-	}
+	st := environmentStatus(app, env)
 	fmt.Fprintf(w, "Application %s/%s, environment %s at %s: %s, %s\n", app.Namespace, app.Name, env,
 		shortRevision(st.Revision), st.Sync, st.Health)
 	for i, n := range nodes {

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+)
+
+// waitRunning waits until environment env of app runs revision target and is healthy, for
+// rollback and promote. Degraded there ends the wait at once as a failed check (exit 1);
+// running out of time is one too when the Application is Stalled (the controller will not
+// get there without a person), and an error (exit 2) while it still works.
+func waitRunning(cmd *cobra.Command, c client.Client, app *landfallv1.Application, env, target string, timeout time.Duration) error {
+	var st landfallv1.EnvironmentStatus
+	err := waitUntil(cmd.Context(), timeout, newProgress(cmd.ErrOrStderr()), func(ctx context.Context) (bool, string, error) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
+			return false, "", err
+		}
+		st = environmentStatus(app, env)
+		step := fmt.Sprintf("%s: %s, %s", env, shortRevision(st.Revision), st.Health)
+		if st.Message != "" {
+			step += ": " + st.Message
+		}
+		settled := st.Health == landfallv1.HealthHealthy || st.Health == landfallv1.HealthDegraded
+		return st.Revision == target && settled, step, nil
+	})
+	switch {
+	case err != nil && !wait.Interrupted(err):
+		return fmt.Errorf("waiting for %s to run %s: %w", env, target, err)
+	case err != nil:
+		if stalled := apimeta.FindStatusCondition(app.Status.Conditions, landfallv1.ConditionStalled); stalled != nil && stalled.Status == "True" {
+			return finding("%s does not run %s: %s: %s", env, shortRevision(target), stalled.Reason, stalled.Message)
+		}
+		return fmt.Errorf("%s: not running %s healthy after %s (--timeout); now %s, %s: %s", env, shortRevision(target), timeout,
+			shortRevision(st.Revision), st.Health, st.Message)
+	case st.Health != landfallv1.HealthHealthy:
+		return finding("%s runs %s, %s: %s", env, shortRevision(target), st.Health, st.Message)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s runs %s, %s\n", env, shortRevision(target), st.Health)
+	return nil
+}
+
+// environmentStatus is env's status, empty when the controller has not written one.
+func environmentStatus(app *landfallv1.Application, env string) landfallv1.EnvironmentStatus {
+	for _, s := range app.Status.Environments {
+		if s.Name == env {
+			return s
+		}
+	}
+	return landfallv1.EnvironmentStatus{}
+}
