@@ -54,6 +54,7 @@ func TestCommandsAgainstAPIServer(t *testing.T) {
 	t.Run("history", func(t *testing.T) { testHistory(NewWithT(t), lf) })
 	t.Run("tree", func(t *testing.T) { testTree(NewWithT(t), lf) })
 	t.Run("status", func(t *testing.T) { testStatusOutput(NewWithT(t), lf) })
+	t.Run("output formats", func(t *testing.T) { testOutputFormats(t, lf) })
 	t.Run("completion", func(t *testing.T) { testCompletion(NewWithT(t), lf) })
 	t.Run("rollback", func(t *testing.T) { testRollbackWaits(NewWithT(t), lf) })
 }
@@ -192,6 +193,10 @@ func testCompletion(g Gomega, lf cli) {
 	g.Expect(complete("diff", "shop", "--env", "")).To(HavePrefix("staging\n"))
 	g.Expect(complete("rollback", "shop", "--env", "staging", "--to", "")).To(MatchRegexp(`^main@sha1:\w{40}\n`))
 	g.Expect(complete("reconcile", "repository", "")).To(HavePrefix("shop\n"))
+	g.Expect(complete("get", "")).To(HavePrefix("repositories\napplications\npreviews\n"))
+	g.Expect(complete("get", "lfapp", "")).To(HavePrefix("shop\n"))
+	g.Expect(complete("get", "applications", "shop", "")).NotTo(ContainSubstring("shop"), "names given are not offered again")
+	g.Expect(complete("status", "-n", "")).To(ContainSubstring("tools\n"))
 }
 
 // rollback --timeout waits until the environment runs the revision; pinning the one it runs

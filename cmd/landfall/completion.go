@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
@@ -17,61 +20,73 @@ import (
 
 const noFiles = cobra.ShellCompDirectiveNoFileComp
 
-// completeFirstArg completes the first argument with the names list returns.
-func completeFirstArg(k *kubeFlags, list func(ctx context.Context, c client.Client, ns string) ([]string, error)) cobra.CompletionFunc {
+// completeNames completes the first argument with the names of the objects of kind, of the
+// namespace the flags say (of the cluster, for a cluster-scoped kind). It reads metadata
+// only: a completion needs names, not the objects.
+func completeNames(k *kubeFlags, kind schema.GroupVersionKind, namespaced bool) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, noFiles
 		}
-		c, _, ns, err := k.client()
-		if err != nil {
-			return nil, noFiles
-		}
-		names, err := list(cmd.Context(), c, ns)
-		if err != nil {
-			return nil, noFiles
-		}
-		return withPrefix(names, prefix), noFiles
+		return withPrefix(listNames(cmd.Context(), k, kind, namespaced), prefix), noFiles
 	}
+}
+
+// listNames lists the names of the objects of kind; none when the cluster cannot tell.
+func listNames(ctx context.Context, k *kubeFlags, kind schema.GroupVersionKind, namespaced bool) []string {
+	c, _, ns, err := k.client()
+	if err != nil {
+		return nil
+	}
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(kind.GroupVersion().WithKind(kind.Kind + "List"))
+	var opts []client.ListOption
+	if namespaced {
+		opts = append(opts, client.InNamespace(ns))
+	}
+	if err := c.List(ctx, list, opts...); err != nil {
+		return nil
+	}
+	names := make([]string, len(list.Items))
+	for i, item := range list.Items {
+		names[i] = item.Name
+	}
+	return names
 }
 
 // completeApplications completes the first argument with the Applications of the namespace.
 func completeApplications(k *kubeFlags) cobra.CompletionFunc {
-	return completeFirstArg(k, func(ctx context.Context, c client.Client, ns string) ([]string, error) {
-		apps := &landfallv1.ApplicationList{}
-		err := c.List(ctx, apps, client.InNamespace(ns))
-		names := make([]string, len(apps.Items))
-		for i, a := range apps.Items {
-			names[i] = a.Name
-		}
-		return names, err
-	})
+	return completeNames(k, landfallv1.GroupVersion.WithKind("Application"), true)
 }
 
 // completeRepositories completes the first argument with the Repositories of the namespace.
 func completeRepositories(k *kubeFlags) cobra.CompletionFunc {
-	return completeFirstArg(k, func(ctx context.Context, c client.Client, ns string) ([]string, error) {
-		repos := &landfallv1.RepositoryList{}
-		err := c.List(ctx, repos, client.InNamespace(ns))
-		names := make([]string, len(repos.Items))
-		for i, r := range repos.Items {
-			names[i] = r.Name
-		}
-		return names, err
-	})
+	return completeNames(k, landfallv1.GroupVersion.WithKind("Repository"), true)
 }
 
 // completeNamespaces completes -n.
 func completeNamespaces(k *kubeFlags) cobra.CompletionFunc {
-	return completeFirstArg(k, func(ctx context.Context, c client.Client, _ string) ([]string, error) {
-		list := &corev1.NamespaceList{}
-		err := c.List(ctx, list)
-		names := make([]string, len(list.Items))
-		for i, n := range list.Items {
-			names[i] = n.Name
+	return completeNames(k, corev1.SchemeGroupVersion.WithKind("Namespace"), false)
+}
+
+// completeGet completes the kind of landfall get, then names of that kind not given yet.
+func completeGet(k *kubeFlags) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) == 0 {
+			return withPrefix([]string{"repositories", "applications", "previews"}, prefix), noFiles
 		}
-		return names, err
-	})
+		kind, ok := getKinds[strings.ToLower(args[0])]
+		if !ok {
+			return nil, noFiles
+		}
+		var names []string
+		for _, n := range listNames(cmd.Context(), k, landfallv1.GroupVersion.WithKind(kind.kind), true) {
+			if !slices.Contains(args[1:], n) {
+				names = append(names, n)
+			}
+		}
+		return withPrefix(names, prefix), noFiles
+	}
 }
 
 // completeEnvironments completes --env with the environments of the Application named first.

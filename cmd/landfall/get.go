@@ -14,18 +14,21 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// getKinds maps what users type to Landfall's resources, fully qualified so that Argo CD's
-// applications.argoproj.io is never meant.
-var getKinds = map[string]string{}
+// getKind is one of Landfall's kinds as landfall get names it: the resource fully
+// qualified, so that Argo CD's applications.argoproj.io is never meant.
+type getKind struct{ resource, kind string }
+
+// getKinds maps what users type to Landfall's kinds.
+var getKinds = map[string]getKind{}
 
 func init() {
-	for resource, names := range map[string][]string{
-		"repositories.landfall.dev": {"repository", "repositories", "lfrepo", "lfrepos"},
-		"applications.landfall.dev": {"application", "applications", "lfapp", "lfapps"},
-		"previews.landfall.dev":     {"preview", "previews", "lfpreview", "lfpreviews"},
+	for kind, names := range map[getKind][]string{
+		{"repositories.landfall.dev", "Repository"}:  {"repository", "repositories", "lfrepo", "lfrepos"},
+		{"applications.landfall.dev", "Application"}: {"application", "applications", "lfapp", "lfapps"},
+		{"previews.landfall.dev", "Preview"}:         {"preview", "previews", "lfpreview", "lfpreviews"},
 	} {
 		for _, n := range names {
-			getKinds[n] = resource
+			getKinds[n] = kind
 		}
 	}
 }
@@ -46,8 +49,8 @@ func newGetCmd() *cobra.Command {
   # One Application as YAML, or just its revision
   landfall get application shop -o yaml
   landfall get application shop -o jsonpath='{.status.revision}'`,
-		Args:      cobra.MinimumNArgs(1),
-		ValidArgs: []string{"repositories", "applications", "previews"},
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: completeGet(&k),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runGet(cmd, &k, o, selector, args)
 		},
@@ -60,7 +63,7 @@ func newGetCmd() *cobra.Command {
 }
 
 func runGet(cmd *cobra.Command, k *kubeFlags, o *outputFlags, selector string, args []string) error {
-	res, ok := getKinds[strings.ToLower(args[0])]
+	kind, ok := getKinds[strings.ToLower(args[0])]
 	if !ok {
 		return fmt.Errorf("unknown kind %q: use repositories, applications or previews", args[0])
 	}
@@ -70,7 +73,7 @@ func runGet(cmd *cobra.Command, k *kubeFlags, o *outputFlags, selector string, a
 	}
 	b := resource.NewBuilder(k.config).Unstructured().
 		NamespaceParam(ns).DefaultNamespace().AllNamespaces(k.allNamespaces).
-		ResourceTypeOrNameArgs(true, append([]string{res}, args[1:]...)...).
+		ResourceTypeOrNameArgs(true, append([]string{kind.resource}, args[1:]...)...).
 		LabelSelectorParam(selector).ContinueOnError().Latest().Flatten()
 	if o.table() {
 		b = b.TransformRequests(asTable)

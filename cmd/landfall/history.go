@@ -40,6 +40,9 @@ func newHistoryCmd() *cobra.Command {
 				}
 			}
 			sort.SliceStable(entries, func(i, j int) bool { return entries[i].StartedAt.Before(&entries[j].StartedAt) })
+			if *o.print.OutputFormat == "name" {
+				return fmt.Errorf("-o name: history entries are not objects; -o jsonpath='{.items[*].revision}' lists their revisions")
+			}
 			if !o.table() {
 				return printEntries(cmd, o, entries)
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -10,29 +11,52 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Every command shows how it is used, and every command that shows objects takes -o.
-func TestEveryCommandHasAnExample(t *testing.T) {
+// namesObjects matches the arguments of a command's Use that name cluster objects.
+var namesObjects = regexp.MustCompile(`\b(APPLICATION|REPOSITORY|NAME)\b`)
+
+// Every command shows how it is used; one that takes an object's name completes it, as
+// does every flag naming an environment, a revision or a namespace; and every command that
+// shows objects takes -o.
+func TestEveryCommandHasAnExampleAndCompletes(t *testing.T) {
 	showsObjects := map[string]bool{"landfall get": true, "landfall status": true, "landfall events": true,
 		"landfall history": true, "landfall tree": true, "landfall reconcile repository": true}
+	completing := 0
 	var walk func(*cobra.Command)
 	walk = func(c *cobra.Command) {
 		for _, sub := range c.Commands() {
 			if sub.Hidden || sub.Name() == "help" || sub.Name() == "completion" {
 				continue
 			}
+			path := sub.CommandPath()
 			if sub.Example == "" {
-				t.Errorf("%s has no Example", sub.CommandPath())
+				t.Errorf("%s has no Example", path)
 			}
-			if showsObjects[sub.CommandPath()] && sub.Flags().Lookup("output") == nil {
-				t.Errorf("%s shows objects but has no -o", sub.CommandPath())
+			_, args, _ := strings.Cut(sub.Use, " ")
+			if sub.Runnable() && namesObjects.MatchString(args) {
+				completing++
+				if sub.ValidArgsFunction == nil {
+					t.Errorf("%s takes %s but completes no names (ValidArgsFunction)", path, args)
+				}
 			}
-			delete(showsObjects, sub.CommandPath())
+			for _, flag := range []string{"env", "to", "namespace"} {
+				cluster := sub.Flags().Lookup("kubeconfig") != nil // render's -n is a local choice
+				if _, ok := sub.GetFlagCompletionFunc(flag); cluster && sub.Flags().Lookup(flag) != nil && !ok {
+					t.Errorf("%s --%s completes nothing", path, flag)
+				}
+			}
+			if showsObjects[path] && sub.Flags().Lookup("output") == nil {
+				t.Errorf("%s shows objects but has no -o", path)
+			}
+			delete(showsObjects, path)
 			walk(sub)
 		}
 	}
 	walk(newRootCmd())
 	for missing := range showsObjects {
 		t.Errorf("%s is not a command", missing)
+	}
+	if completing < 12 {
+		t.Errorf("only %d commands name objects: the Use pattern no longer finds them", completing)
 	}
 }
 

@@ -46,7 +46,7 @@ func newStatusCmd() *cobra.Command {
 			if !o.table() {
 				return o.printObjects(cmd.OutOrStdout(), appObjects(apps.Items), len(args) == 1)
 			}
-			return printStatus(cmd.OutOrStdout(), apps.Items)
+			return printStatus(cmd.OutOrStdout(), apps.Items, o.wide())
 		},
 	}
 	k.register(cmd)
@@ -70,8 +70,9 @@ func listApps(ctx context.Context, c client.Client, ns string, all bool, apps *l
 	return c.List(ctx, apps, client.InNamespace(ns))
 }
 
-// printStatus writes one line per environment, like kubectl get.
-func printStatus(w io.Writer, apps []landfallv1.Application) error {
+// printStatus writes one line per environment, like kubectl get; wide, with whole revisions
+// and messages.
+func printStatus(w io.Writer, apps []landfallv1.Application, wide bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAMESPACE\tAPPLICATION\tENVIRONMENT\tREVISION\tSYNC\tHEALTH\tREADY\tMESSAGE")
 	for _, a := range apps {
@@ -92,8 +93,12 @@ func printStatus(w io.Writer, apps []landfallv1.Application) error {
 			if msg == "" {
 				msg = readyMsg
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Namespace, a.Name, env.Name,
-				shortRevision(st.Revision), st.Sync, st.Health, ready, oneLine(msg, 80))
+			rev, width := shortRevision(st.Revision), 80
+			if wide {
+				rev, width = st.Revision, 1<<16
+			}
+			msg = oneLine(msg, width)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Namespace, a.Name, env.Name, rev, st.Sync, st.Health, ready, msg)
 		}
 	}
 	return tw.Flush()

@@ -65,7 +65,7 @@ func waitSynced(cmd *cobra.Command, c client.Client, app *landfallv1.Application
 		return app.Status.LastHandledSyncAt == stamp, currentStep(app.Status.Conditions), nil
 	})
 	if err == nil || wait.Interrupted(err) {
-		if perr := printStatus(cmd.OutOrStdout(), []landfallv1.Application{*app}); perr != nil {
+		if perr := printStatus(cmd.OutOrStdout(), []landfallv1.Application{*app}, false); perr != nil {
 			return perr
 		}
 	}

@@ -45,7 +45,7 @@ func newTreeCmd() *cobra.Command {
 				}
 				return o.printObjects(cmd.OutOrStdout(), objs, false)
 			}
-			printTree(cmd.OutOrStdout(), app, env, nodes)
+			printTree(cmd.OutOrStdout(), app, env, nodes, o.wide())
 			return nil
 		},
 	}
@@ -89,10 +89,15 @@ func treeNodes(cmd *cobra.Command, c client.Client, app *landfallv1.Application,
 	return nodes, nil
 }
 
-func printTree(w io.Writer, app *landfallv1.Application, env string, nodes []treeNode) {
+// printTree writes the environment and its objects; wide, with the whole revision and
+// health messages.
+func printTree(w io.Writer, app *landfallv1.Application, env string, nodes []treeNode, wide bool) {
 	st := environmentStatus(app, env)
-	fmt.Fprintf(w, "Application %s/%s, environment %s at %s: %s, %s\n", app.Namespace, app.Name, env,
-		shortRevision(st.Revision), st.Sync, st.Health)
+	rev, width := shortRevision(st.Revision), 80
+	if wide {
+		rev, width = st.Revision, 1<<16
+	}
+	fmt.Fprintf(w, "Application %s/%s, environment %s at %s: %s, %s\n", app.Namespace, app.Name, env, rev, st.Sync, st.Health)
 	for i, n := range nodes {
 		branch := "├── "
 		if i == len(nodes)-1 {
@@ -100,7 +105,7 @@ func printTree(w io.Writer, app *landfallv1.Application, env string, nodes []tre
 		}
 		line := fmt.Sprintf("%s%s  %s", branch, n.id, n.health.Status)
 		if n.health.Message != "" {
-			line += "  " + oneLine(n.health.Message, 80)
+			line += "  " + oneLine(n.health.Message, width)
 		}
 		fmt.Fprintln(w, line)
 	}

@@ -88,6 +88,27 @@ func TestWaitsEndInAVerdict(t *testing.T) {
 	g.Expect(code).To(Equal(exitError))
 }
 
+// TestPromoteWaits: promote --timeout approves the revision waiting for production and
+// waits until production runs it, healthy.
+func TestPromoteWaits(t *testing.T) {
+	g := NewWithT(t)
+	f := controlPlane(t)
+	srv := gitserver.New(t, gitserver.Options{})
+	rev := srv.Commit(t, "main", map[string]string{"app/cm.yaml": cliConfigMap})
+	createApp(g, f.client, srv, "approvals", "approvals-staging", func(a *landfallv1.Application) {
+		a.Spec.Environments = append(a.Spec.Environments, landfallv1.Environment{Name: "production", Namespace: "approvals-production", RequireApproval: true})
+	})
+	lf := cli{t: t, kubeconfig: f.kubeconfig, namespace: "approvals"}
+	g.Eventually(func() string {
+		return lf.ok(g, "get", "application", "shop", "-o", "jsonpath={.status.environments[?(@.name==\"production\")].awaitingApproval}")
+	}, 60*time.Second, 250*time.Millisecond).Should(HaveSuffix(rev))
+	out := lf.ok(g, "promote", "shop", "--env", "production", "--timeout", "60s")
+	g.Expect(out).To(Equal("approvals/shop production: main@sha1:" + rev + " approved\nproduction runs main@sha1:" + rev[:7] + ", Healthy\n"))
+	_, stderr, code := lf.run("promote", "shop", "--env", "production", "--timeout", "5s")
+	g.Expect(code).To(Equal(exitError), "nothing waits any more")
+	g.Expect(stderr).To(ContainSubstring("no revision waits for approval"))
+}
+
 // rollOut writes the status a Deployment controller would give web's current generation.
 func rollOut(g Gomega, f *cliFixture, st appsv1.DeploymentStatus) {
 	g.Eventually(func() error {
