@@ -54,7 +54,7 @@ func TestWaitsEndInAVerdict(t *testing.T) {
 	lf.ok(g, "reconcile", "repository", "shop", "--timeout", "60s")
 	tty := openTerminal(t)
 	var stdout bytes.Buffer
-	code := execute(t.Context(), []string{"sync", "shop", "--timeout", "90s", "--kubeconfig", f.kubeconfig, "-n", "verdicts"}, &stdout, tty.File)
+	code := execute(t.Context(), []string{"sync", "shop", "--timeout", "90s", "--kubeconfig", f.kubeconfig, "-n", "verdicts"}, &stdout, tty.end)
 	shown := tty.close()
 	g.Expect(code).To(Equal(exitFindings), "a rolled back sync is a failed check; terminal: %q", shown)
 	g.Expect(shown).To(MatchRegexp(`Error: Application verdicts/shop is not ready: (RolledBack|HealthCheckFailed): environment staging: `))
@@ -122,10 +122,10 @@ func rollOut(g Gomega, f *cliFixture, st appsv1.DeploymentStatus) {
 	}, 60*time.Second, 250*time.Millisecond).Should(Succeed())
 }
 
-// terminal is a pseudo-terminal: File is its terminal end, for a command's output, and
+// terminal is a pseudo-terminal: end is its terminal end, for a command's output, and
 // what is written to it is collected from the other end.
 type terminal struct {
-	*os.File
+	end    *os.File
 	master *os.File
 	mu     sync.Mutex
 	buf    bytes.Buffer
@@ -150,7 +150,7 @@ func openTerminal(t *testing.T) *terminal {
 	if err != nil {
 		t.Fatalf("opening the pseudo-terminal's end: %v", err)
 	}
-	tt := &terminal{File: slave, master: master, done: make(chan struct{})}
+	tt := &terminal{end: slave, master: master, done: make(chan struct{})}
 	go func() {
 		defer close(tt.done)
 		b := make([]byte, 4096)
@@ -164,13 +164,13 @@ func openTerminal(t *testing.T) *terminal {
 			}
 		}
 	}()
-	t.Cleanup(func() { _ = tt.File.Close(); _ = master.Close() })
+	t.Cleanup(func() { _ = tt.end.Close(); _ = master.Close() })
 	return tt
 }
 
 // close closes the terminal end and returns all that was written to it.
 func (tt *terminal) close() string {
-	_ = tt.File.Close()
+	_ = tt.end.Close()
 	select {
 	case <-tt.done:
 	case <-time.After(10 * time.Second):
