@@ -70,6 +70,9 @@ func (r *ApplicationReconciler) syncEnvironment(ctx context.Context, app *landfa
 	if err != nil {
 		return failed(landfallv1.ReasonClusterUnreachable, err, false)
 	}
+	if manual {
+		dest.caps.invalidate() // a manual sync renders with what the cluster serves now
+	}
 	s := &envSync{r: r, app: app, env: env, st: st, dest: dest, co: co, manual: manual, key: envKey{app.Namespace, app.Name, env.Name}, tenant: ten}
 	if out, done := s.fastForward(ctx, desired); done {
 		return out
@@ -148,7 +151,7 @@ func (r *ApplicationReconciler) render(ctx context.Context, app *landfallv1.Appl
 	in := render.Input{
 		Root: co.Dir, Path: firstNonEmpty(env.Path, app.Spec.Path), Namespace: env.Namespace,
 		ReleaseName: firstNonEmpty(env.ReleaseName, app.Name), ValuesFiles: env.ValuesFiles,
-		Revision: co.Revision.Commit, KubeVersion: dest.version, APIVersions: dest.apiVersions(), Scope: dest.scope,
+		Revision: co.Revision.Commit, KubeVersion: dest.version, APIVersions: dest.caps.apiVersions(), Scope: dest.scope,
 		Policy: render.Policy{AllowClusterScoped: app.Spec.AllowClusterScoped, AllowedNamespaces: app.Spec.AllowedNamespaces},
 	}
 	if env.Values != nil && len(env.Values.Raw) > 0 {

@@ -133,14 +133,17 @@ func (s *envSync) healLive(ctx context.Context) envOutcome {
 // changed in Git nor in the cluster it does nothing: no render, no dry-run, no write.
 func (s *envSync) heal(ctx context.Context, revision, stable string, weight int32) envOutcome {
 	dirty := s.r.Drift.takeDirty(s.key)
-	if !dirty && !s.manual && !s.liveChanged(ctx) {
+	// A render asked for because the cluster's API changed is Git's intent, not drift: it is
+	// applied with or without self-heal, and is no self-heal.
+	rerender := s.r.Drift.takeRerender(s.key)
+	if !dirty && !rerender && !s.manual && !s.liveChanged(ctx) {
 		return envOutcome{}
 	}
 	objs, digest, err := s.objectsForStep(ctx, revision, stable, weight)
 	if err != nil {
 		return failed(renderFailure(err), err, true)
 	}
-	if !s.app.Spec.SelfHeal && !s.manual {
+	if !s.app.Spec.SelfHeal && !s.manual && !rerender {
 		out := s.r.reportDrift(ctx, s.app, s.env.Name, s.st, s.dest, objs)
 		if out.err == nil {
 			s.rememberLive(ctx)
@@ -152,7 +155,7 @@ func (s *envSync) heal(ctx context.Context, revision, stable string, weight int3
 		return out
 	}
 	out, changes := s.apply(ctx, objs, digest, revision, weight >= 100)
-	if out.err == nil && changes.Writes() > 0 && !s.manual {
+	if out.err == nil && changes.Writes() > 0 && !s.manual && !rerender {
 		driftCorrections.WithLabelValues(s.app.Namespace, s.app.Name, s.env.Name).Inc()
 		s.event(corev1.EventTypeNormal, "SelfHealed", "re-applied objects changed by hand: "+changes.String())
 	}
@@ -380,6 +383,7 @@ func (s *envSync) apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	}
 	changes, err := mgr.Apply(ctx, objs)
 	recordChanges(app, s.env.Name, changes)
+	s.noteAPIChanges(changes)
 	if err != nil {
 		st.Inventory = encodeInventory(old.Union(applied(changes)))
 		st.Sync, st.Message, st.LastSyncResult = landfallv1.SyncOutOfSync, err.Error(), "failed: "+err.Error()
@@ -392,6 +396,7 @@ func (s *envSync) apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	if prune {
 		keep, out = s.r.prune(ctx, app, s.env, st, mgr, old, desired, changes)
 	}
+	s.noteAPIChanges(changes) // a pruned CRD too
 	st.Inventory = encodeInventory(desired.Union(keep))
 	if out.err != nil || out.blocked {
 		return out, changes
@@ -409,6 +414,16 @@ func (s *envSync) apply(ctx context.Context, objs []*unstructured.Unstructured, 
 		ctrl.LoggerFrom(ctx).Info("Synced", "changes", changes.String())
 	}
 	return out, changes
+}
+
+// noteAPIChanges reads the destination's API again at the next render when changes wrote a
+// CRD or APIService, and makes sure there is a next render, so a chart branching on
+// .Capabilities.APIVersions converges.
+func (s *envSync) noteAPIChanges(changes *apply.ChangeSet) {
+	if changesAPI(changes) {
+		s.dest.caps.invalidate()
+		s.r.Drift.markRerender(s.key)
+	}
 }
 
 // forbidden reports an apiserver refusal for lack of permission: the user must act.

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"sort"
-	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -27,29 +24,7 @@ type destination struct {
 	client  client.Client // uncached: live objects are read fresh for each sync
 	version string        // the apiserver's version, for rendering
 	user    string        // the ServiceAccount impersonated; "" for the controller's own rights
-	disco   discovery.DiscoveryInterface
-}
-
-// apiVersions lists what the cluster serves, as "group/version" and "group/version/Kind",
-// for Helm's .Capabilities.APIVersions. It is read afresh for each render, which happens
-// only when something changed: a chart must see a CRD installed a moment ago. A failed
-// read of some groups keeps what was read (a broken aggregated API must not hide the rest).
-func (d *destination) apiVersions() []string {
-	if d.disco == nil {
-		return nil
-	}
-	_, lists, _ := d.disco.ServerGroupsAndResources()
-	var out []string
-	for _, l := range lists {
-		out = append(out, l.GroupVersion)
-		for _, r := range l.APIResources {
-			if !strings.Contains(r.Name, "/") { // subresources are not kinds
-				out = append(out, l.GroupVersion+"/"+r.Kind)
-			}
-		}
-	}
-	sort.Strings(out)
-	return slices.Compact(out)
+	caps    *capabilities // what it serves, for Helm; shared with its impersonated destinations
 }
 
 // scope tells the renderer whether a kind is namespaced in this cluster.
@@ -103,7 +78,7 @@ func newDestination(key string, cfg *rest.Config, opts client.Options) (*destina
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: reading its version: %w", key, err)
 	}
-	return &destination{key: key, config: cfg, client: c, version: v.GitVersion, disco: dc}, nil
+	return &destination{key: key, config: cfg, client: c, version: v.GitVersion, caps: newCapabilities(dc)}, nil
 }
 
 // get returns the destination of an environment.

@@ -17,10 +17,13 @@ type driftTracker struct {
 	clean    map[envKey]bool
 	live     map[envKey]liveSnapshot
 	compared map[envKey]time.Time
+	// rerender: the destination's API changed under the environment's render (it wrote a
+	// CRD or APIService), so the next pass renders again and applies what differs.
+	rerender map[envKey]bool
 }
 
 func newDriftTracker() *driftTracker {
-	return &driftTracker{clean: map[envKey]bool{}, live: map[envKey]liveSnapshot{}, compared: map[envKey]time.Time{}}
+	return &driftTracker{clean: map[envKey]bool{}, live: map[envKey]liveSnapshot{}, compared: map[envKey]time.Time{}, rerender: map[envKey]bool{}}
 }
 
 // markDirty records a change of a live object of the environment.
@@ -37,6 +40,22 @@ func (d *driftTracker) takeDirty(k envKey) bool {
 	dirty := !d.clean[k]
 	d.clean[k] = true
 	return dirty
+}
+
+// markRerender asks the environment's next pass to render again.
+func (d *driftTracker) markRerender(k envKey) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.rerender[k] = true
+}
+
+// takeRerender reports whether a render was asked for since the last call, and clears it.
+func (d *driftTracker) takeRerender(k envKey) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r := d.rerender[k]
+	delete(d.rerender, k)
+	return r
 }
 
 // compareDue reports whether the periodic comparison of the environment is due. A tenth
@@ -70,6 +89,7 @@ func (d *driftTracker) forget(namespace, app string) {
 	for k := range d.clean {
 		if k.namespace == namespace && k.app == app {
 			delete(d.clean, k)
+			delete(d.rerender, k)
 		}
 	}
 	for k := range d.live {

@@ -115,7 +115,7 @@ func (c *impersonated) get(base *destination, namespace, sa string) (*destinatio
 	if len(c.entries) >= maxImpersonated {
 		c.evictOldest()
 	}
-	dest := &destination{key: key, config: cfg, client: cl, version: base.version, user: user, disco: base.disco}
+	dest := &destination{key: key, config: cfg, client: cl, version: base.version, user: user, caps: base.caps}
 	c.entries[key] = &impersonatedEntry{base: base, dest: dest, lastUsed: time.Now()}
 	return dest, nil
 }
