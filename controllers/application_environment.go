@@ -70,8 +70,10 @@ func (r *ApplicationReconciler) syncEnvironment(ctx context.Context, app *landfa
 	if err != nil {
 		return failed(landfallv1.ReasonClusterUnreachable, err, false)
 	}
-	if manual {
-		dest.caps.invalidate() // a manual sync renders with what the cluster serves now
+	if manual || st.Revision == "" {
+		// A manual sync, and an environment's first render (an operator installed a moment
+		// ago, then the Application), render with what the cluster serves now.
+		dest.caps.invalidate()
 	}
 	s := &envSync{r: r, app: app, env: env, st: st, dest: dest, co: co, manual: manual, key: envKey{app.Namespace, app.Name, env.Name}, tenant: ten}
 	if out, done := s.fastForward(ctx, desired); done {
