@@ -7,10 +7,8 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 )
 
 // TestHelmCapabilitiesFromDestination: a chart's .Capabilities.APIVersions.Has is true for
@@ -20,25 +18,10 @@ func TestHelmCapabilitiesFromDestination(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	group := fmt.Sprintf("caps%d.landfall.dev", len(t.Name())*7919%100000)
-	crd := &unstructured.Unstructured{}
-	g.Expect(yaml.Unmarshal(fmt.Appendf(nil, `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.%[1]s}
-spec:
-  group: %[1]s
-  scope: Namespaced
-  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-`, group), &crd.Object)).To(Succeed())
-	g.Expect(client.IgnoreAlreadyExists(k8s.Create(ctx, crd))).To(Succeed())
+	g.Expect(client.IgnoreAlreadyExists(k8s.Create(ctx, widgetCRD(t, group)))).To(Succeed())
 	dc, err := discovery.NewDiscoveryClientForConfig(restConfig)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Eventually(func() error { _, err := dc.ServerResourcesForGroupVersion(group + "/v1"); return err }, timeout, poll).
-		Should(Succeed(), "the CRD is served")
+	waitServed(g, dc, group+"/v1")
 
 	tmpl := `apiVersion: v1
 kind: ConfigMap

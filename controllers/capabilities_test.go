@@ -19,6 +19,7 @@ import (
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 	"github.com/landfall-dev/landfall/controllers"
+	"github.com/landfall-dev/landfall/test/cluster"
 )
 
 // countingConfig is restConfig with a transport that counts discovery requests (/api and
@@ -50,20 +51,12 @@ func widgetCRD(t *testing.T, group string) *unstructured.Unstructured {
 	return crd
 }
 
-func widgetCRDYAML(group string) string {
-	return fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.%[1]s}
-spec:
-  group: %[1]s
-  scope: Namespaced
-  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-`, group)
+func widgetCRDYAML(group string) string { return cluster.CRDYAML(group, "Widget") }
+
+// waitServed waits until the apiserver serves groupVersion.
+func waitServed(g Gomega, dc discovery.DiscoveryInterface, groupVersion string) {
+	g.Eventually(func() error { _, err := dc.ServerResourcesForGroupVersion(groupVersion); return err }, timeout, poll).
+		Should(Succeed(), "%s is served", groupVersion)
 }
 
 // TestDiscoveryCachedPerDestination: renders read the destination's API once per TTL, not
@@ -99,8 +92,7 @@ func TestDiscoveryCachedPerDestination(t *testing.T) {
 	g.Expect(client.IgnoreAlreadyExists(k8s.Create(ctx, widgetCRD(t, group)))).To(Succeed())
 	dc, err := discovery.NewDiscoveryClientForConfig(restConfig)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Eventually(func() error { _, err := dc.ServerResourcesForGroupVersion(group + "/v1"); return err }, timeout, poll).
-		Should(Succeed(), "the CRD is served")
+	waitServed(g, dc, group+"/v1")
 	g.Expect(caps.APIVersions()).NotTo(ContainElement(group+"/v1"), "within the TTL the cached list stands")
 	g.Expect(cachedN.Load()).To(Equal(perRead))
 
@@ -173,7 +165,7 @@ func TestHelmCapabilitiesFollowTheCluster(t *testing.T) {
 			Should(Equal(map[string]string{"widget": "false", "kubeVersion": v.GitVersion}))
 
 		g.Expect(k8s.Create(ctx, widgetCRD(t, group))).To(Succeed())
-		g.Eventually(func() error { _, err := dc.ServerResourcesForGroupVersion(group + "/v1"); return err }, timeout, poll).Should(Succeed())
+		waitServed(g, dc, group+"/v1")
 		f.update(g, func(a *landfallv1.Application) {
 			if a.Annotations == nil {
 				a.Annotations = map[string]string{}

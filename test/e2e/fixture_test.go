@@ -188,8 +188,13 @@ func expectSynced(g Gomega, app *landfallv1.Application, commit string) {
 // testdata returns the files below testdata/src, keyed by their path under dst.
 func testdata(tb testing.TB, src, dst string) map[string]string {
 	tb.Helper()
+	return filesUnder(tb, filepath.Join("testdata", src), dst)
+}
+
+// filesUnder returns the files below root, keyed by their path under dst.
+func filesUnder(tb testing.TB, root, dst string) map[string]string {
+	tb.Helper()
 	files := map[string]string{}
-	root := filepath.Join("testdata", src)
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err

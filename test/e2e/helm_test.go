@@ -2,9 +2,6 @@ package e2e
 
 import (
 	"context"
-	"io/fs"
-	"os"
-	"path"
 	"path/filepath"
 	"testing"
 	"time"
@@ -39,19 +36,7 @@ data:
 
 // serviceMonitorCRD is the smallest CustomResourceDefinition of the Prometheus Operator's
 // ServiceMonitor: what a cluster running the operator serves.
-const serviceMonitorCRD = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: servicemonitors.monitoring.coreos.com}
-spec:
-  group: monitoring.coreos.com
-  scope: Namespaced
-  names: {kind: ServiceMonitor, plural: servicemonitors, singular: servicemonitor, listKind: ServiceMonitorList}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-`
+var serviceMonitorCRD = cluster.CRDYAML("monitoring.coreos.com", "ServiceMonitor")
 
 // TestHelmChartThroughTheController: the examples' payments chart, deployed by the
 // controller to staging and production with each environment's values file and inline
@@ -79,12 +64,7 @@ func TestHelmChartThroughTheController(t *testing.T) {
 	}, func(s *landfallv1.ApplicationSpec) {
 		s.Rollout = &landfallv1.RolloutSpec{Strategy: landfallv1.RolloutRolling, HealthTimeout: &metav1.Duration{Duration: healthTimeout}}
 	})
-	first := revisionOf(f.srv.Head(t, "refs/heads/main"))
-	g.Eventually(func(g Gomega) {
-		got := f.get(g, app)
-		expectCompleted(g, got, "staging", first)
-		expectCompleted(g, got, "production", first)
-	}, rolloutTimeout, poll).Should(Succeed())
+	waitCompleted(t, f, app, revisionOf(f.srv.Head(t, "refs/heads/main")), rolloutTimeout, "staging", "production")
 
 	// Each environment runs its values: values.yaml, then its values file, then inline values.
 	c := e.k8s
@@ -151,21 +131,7 @@ func noServiceMonitors(tb testing.TB, e *env) {
 // test's repository.
 func exampleChart(tb testing.TB, dir string) map[string]string {
 	tb.Helper()
-	root := filepath.Join(cluster.RepoRoot(), "examples", "shop-config", filepath.FromSlash(dir))
-	files := map[string]string{}
-	must(tb, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(root, p)
-		files[path.Join(dir, filepath.ToSlash(rel))] = string(b)
-		return err
-	}))
-	return files
+	return filesUnder(tb, filepath.Join(cluster.RepoRoot(), "examples", "shop-config", filepath.FromSlash(dir)), dir)
 }
 
 func values(tb testing.TB, y string) *apiextensionsv1.JSON {

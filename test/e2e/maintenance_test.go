@@ -31,11 +31,7 @@ func TestProductionKeptWhileStagingFailsOrBakes(t *testing.T) {
 		s.Rollout = &landfallv1.RolloutSpec{Strategy: landfallv1.RolloutRolling, HealthTimeout: &metav1.Duration{Duration: healthTimeout}}
 	})
 	first := revisionOf(f.srv.Head(t, "refs/heads/main"))
-	g.Eventually(func(g Gomega) {
-		got := f.get(g, app)
-		expectCompleted(g, got, "staging", first)
-		expectCompleted(g, got, "production", first)
-	}, rolloutTimeout+maintenanceBake, poll).Should(Succeed())
+	waitCompleted(t, f, app, first, rolloutTimeout+maintenanceBake, "staging", "production")
 	waitRolledOut(g, e.k8s, production, "web", 2)
 
 	// Staging rolled back: it waits for a person (a new commit); production is kept.

@@ -87,6 +87,17 @@ func expectCompleted(g Gomega, app *landfallv1.Application, env, revision string
 	g.Expect(st.Health).To(Equal(landfallv1.HealthHealthy), "environment %s", env)
 }
 
+// waitCompleted waits until every one of envs completed revision.
+func waitCompleted(tb testing.TB, f *fixture, app *landfallv1.Application, revision string, within time.Duration, envs ...string) {
+	tb.Helper()
+	NewWithT(tb).Eventually(func(g Gomega) {
+		got := f.get(g, app)
+		for _, env := range envs {
+			expectCompleted(g, got, env, revision)
+		}
+	}, within, poll).Should(Succeed())
+}
+
 // historyIndex returns where the entry of revision in env is in the history (newest
 // first) and the entry; -1 when there is none.
 func historyIndex(app *landfallv1.Application, env, revision string) (int, landfallv1.HistoryEntry) {
