@@ -13,6 +13,7 @@ import (
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 	"github.com/landfall-dev/landfall/render"
+	"github.com/landfall-dev/landfall/render/decrypt"
 	"github.com/landfall-dev/landfall/sync/apply"
 	"github.com/landfall-dev/landfall/sync/inventory"
 	"github.com/landfall-dev/landfall/sync/rollout"
@@ -101,6 +102,7 @@ func (r *ApplicationReconciler) syncEnvironment(ctx context.Context, app *landfa
 	if out.err != nil {
 		r.Drift.markDirty(s.key) // not synced: the next pass must compare again
 	}
+	s.mask(&out)
 	if held != nil && out.err == nil && !out.blocked {
 		st.Message = held.message
 		return *held
@@ -161,6 +163,11 @@ func (r *ApplicationReconciler) render(ctx context.Context, app *landfallv1.Appl
 			return nil, fmt.Errorf("environment %s: values: %w", env.Name, err)
 		}
 	}
+	keys, err := r.decryptionKeys(ctx, app, env)
+	if err != nil {
+		return nil, err
+	}
+	in.Decryption = keys
 	start := time.Now()
 	res, err := r.Renderer.Render(ctx, in)
 	renderDuration.WithLabelValues(app.Namespace, app.Name, env.Name).Observe(time.Since(start).Seconds())
@@ -211,4 +218,19 @@ func splitCanaries(inv inventory.Inventory) (canaries, rest inventory.Inventory)
 	canaries, _ = inventory.New(c...)
 	rest, _ = inventory.New(o...)
 	return canaries, rest
+}
+
+// mask keeps the clear values of the pass's SOPS files out of what the outcome and the
+// status say; the condition, its Event and the log are made from them.
+func (s *envSync) mask(out *envOutcome) {
+	if len(s.sensitive) == 0 {
+		return
+	}
+	out.message = decrypt.Redact(out.message, s.sensitive)
+	s.st.Message = decrypt.Redact(s.st.Message, s.sensitive)
+	if out.err != nil {
+		if msg := decrypt.Redact(out.err.Error(), s.sensitive); msg != out.err.Error() {
+			out.err = errors.New(msg)
+		}
+	}
 }

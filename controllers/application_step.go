@@ -15,6 +15,7 @@ import (
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 	"github.com/landfall-dev/landfall/health"
+	"github.com/landfall-dev/landfall/render/decrypt"
 	"github.com/landfall-dev/landfall/sync/apply"
 	"github.com/landfall-dev/landfall/sync/inventory"
 	"github.com/landfall-dev/landfall/sync/rollout"
@@ -32,6 +33,9 @@ type envSync struct {
 	manual bool
 	key    envKey
 	tenant *tenant
+	// sensitive are the clear values of the SOPS files rendered in this pass, masked out of
+	// every message (an apiserver refusal quotes the value it refuses).
+	sensitive []string
 }
 
 // waitForHealth is how soon a step waiting for health looks again; watch events of the
@@ -222,8 +226,12 @@ func (s *envSync) rollback(ctx context.Context, dec rollout.Decision, h health.R
 func (s *envSync) promote(ctx context.Context, dec rollout.Decision) envOutcome {
 	a := dec.Action
 	objs, _, err := s.objectsFor(ctx, a.Revision, 100)
+	var keys *decrypt.Keys
 	if err == nil {
-		err = s.r.Store.save(ctx, s.app, s.env.Name, a.Revision, objs)
+		keys, err = s.r.decryptionKeys(ctx, s.app, s.env)
+	}
+	if err == nil {
+		err = s.r.Store.save(ctx, s.app, s.env.Name, a.Revision, objs, keys)
 	}
 	s.recordStored(ctx, a.Revision, err)
 	recordProgress(s.st, dec.Progress, a.Message)
@@ -253,7 +261,7 @@ func (s *envSync) recordStored(ctx context.Context, revision string, err error) 
 }
 
 func (s *envSync) event(typ, reason, msg string) {
-	s.r.Recorder.Eventf(s.app, nil, typ, reason, "Rollout", "environment %s: %s", s.env.Name, msg)
+	s.r.Recorder.Eventf(s.app, nil, typ, reason, "Rollout", "environment %s: %s", s.env.Name, decrypt.Redact(msg, s.sensitive))
 }
 
 func failureReason(r rollout.Reason) string {
@@ -303,7 +311,11 @@ func (s *envSync) objectsFor(ctx context.Context, revision string, _ int32) ([]*
 	if revision == s.co.Revision.String() {
 		return s.renderFrom(ctx, s.co)
 	}
-	if objs, ok, err := s.r.Store.load(ctx, s.app, s.env.Name, revision); err != nil || ok {
+	keys, err := s.r.decryptionKeys(ctx, s.app, s.env)
+	if err != nil {
+		return nil, "", err
+	}
+	if objs, ok, err := s.r.Store.load(ctx, s.app, s.env.Name, revision, keys); err != nil || ok {
 		return stamp(objs, s.app, s.env.Name), "", err
 	}
 	co, err := s.r.pastCheckout(ctx, s.app, revision)
@@ -353,6 +365,7 @@ func (s *envSync) renderFrom(ctx context.Context, co *source.Checkout) ([]*unstr
 	if err != nil {
 		return nil, "", err
 	}
+	s.sensitive = append(s.sensitive, res.Sensitive...)
 	if len(res.SkippedHooks) > 0 && !res.Cached {
 		s.event(corev1.EventTypeNormal, "HooksSkipped", "Helm hooks are not applied: "+strings.Join(res.SkippedHooks, "; "))
 	}
@@ -431,6 +444,9 @@ func forbidden(err error) bool { return strings.Contains(err.Error(), "forbidden
 
 // renderFailure is the reason of a failed render, counted when it exceeded a limit.
 func renderFailure(err error) string {
+	if decryptionFailed(err) {
+		return landfallv1.ReasonDecryptionFailed
+	}
 	if countLimit("Application", err) {
 		return landfallv1.ReasonLimitExceeded
 	}

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/render/decrypt"
 )
 
 // revisionStore keeps the rendered objects of each environment's last healthy revision in
@@ -32,6 +33,9 @@ type revisionStore struct {
 const (
 	storeRevisionKey = "revision"
 	storeObjectsKey  = "objects.json.gz"
+	// storeSealedKey holds the same, age-encrypted to the environment's decryption keys,
+	// when it has any: its objects were rendered from SOPS files and hold clear secrets.
+	storeSealedKey = "objects.json.gz.age"
 	// storeOwnerKey holds the UID of the Application and the environment the objects
 	// belong to, checked on every read and write.
 	storeOwnerKey = "owner"
@@ -64,7 +68,7 @@ func owned(sec *corev1.Secret, app *landfallv1.Application, env string) error {
 
 // save records the objects of a healthy revision, replacing the previous one. It never
 // overwrites a Secret that is not this environment's store.
-func (s *revisionStore) save(ctx context.Context, app *landfallv1.Application, env, revision string, objs []*unstructured.Unstructured) error {
+func (s *revisionStore) save(ctx context.Context, app *landfallv1.Application, env, revision string, objs []*unstructured.Unstructured, keys *decrypt.Keys) error {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	if err := json.NewEncoder(zw).Encode(objs); err != nil {
@@ -73,8 +77,16 @@ func (s *revisionStore) save(ctx context.Context, app *landfallv1.Application, e
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	if buf.Len() > maxStoredBytes {
-		return fmt.Errorf("rendered objects of %s take %d bytes compressed, more than a Secret holds", revision, buf.Len())
+	payload, dataKey := buf.Bytes(), storeObjectsKey
+	if !keys.Empty() {
+		sealed, err := keys.Seal(payload)
+		if err != nil {
+			return fmt.Errorf("storing revision %s for rollbacks: %w", revision, err)
+		}
+		payload, dataKey = sealed, storeSealedKey
+	}
+	if len(payload) > maxStoredBytes {
+		return fmt.Errorf("rendered objects of %s take %d bytes compressed, more than a Secret holds", revision, len(payload))
 	}
 	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: storeName(app, env), Namespace: app.Namespace}}
 	_, err := createOrUpdate(ctx, s.client, s.reader, sec, func() error {
@@ -88,7 +100,7 @@ func (s *revisionStore) save(ctx context.Context, app *landfallv1.Application, e
 		sec.OwnerReferences = []metav1.OwnerReference{{APIVersion: landfallv1.GroupVersion.String(), Kind: "Application",
 			Name: app.Name, UID: app.UID}}
 		sec.Type = "landfall.dev/rendered-revision"
-		sec.Data = map[string][]byte{storeRevisionKey: []byte(revision), storeObjectsKey: buf.Bytes(),
+		sec.Data = map[string][]byte{storeRevisionKey: []byte(revision), dataKey: payload,
 			storeOwnerKey: []byte(storeOwner(app, env))}
 		return nil
 	})
@@ -100,7 +112,7 @@ func (s *revisionStore) save(ctx context.Context, app *landfallv1.Application, e
 
 // load returns the stored objects when the stored revision is the one asked for. A
 // Secret under the store's name that is not this environment's is an error, never used.
-func (s *revisionStore) load(ctx context.Context, app *landfallv1.Application, env, revision string) ([]*unstructured.Unstructured, bool, error) {
+func (s *revisionStore) load(ctx context.Context, app *landfallv1.Application, env, revision string, keys *decrypt.Keys) ([]*unstructured.Unstructured, bool, error) {
 	sec := &corev1.Secret{}
 	err := s.reader.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: storeName(app, env)}, sec)
 	if apierrors.IsNotFound(err) {
@@ -115,7 +127,14 @@ func (s *revisionStore) load(ctx context.Context, app *landfallv1.Application, e
 	if string(sec.Data[storeRevisionKey]) != revision {
 		return nil, false, nil
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(sec.Data[storeObjectsKey]))
+	payload := sec.Data[storeObjectsKey]
+	if sealed, ok := sec.Data[storeSealedKey]; ok {
+		if payload, err = keys.Open(sealed, maxStoredBytes); err != nil {
+			return nil, false, fmt.Errorf("stored revision %s is sealed with the decryption keys it was rendered with: %w: %w",
+				revision, errDecryption, err)
+		}
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(payload))
 	if err != nil {
 		return nil, false, fmt.Errorf("stored revision %s: %w", revision, err)
 	}

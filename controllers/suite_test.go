@@ -1,9 +1,12 @@
 package controllers_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,7 +31,48 @@ var (
 	k8s         client.Client
 	restConfig  *rest.Config
 	webhookAddr string
+	// cacheDir is the manager's checkout cache, and managerLog what it logged: tests that
+	// keep secrets out of both read them.
+	cacheDir   string
+	managerLog lockedBuffer
 )
+
+// lockedBuffer keeps what the manager logs while a test records (start), safe for the
+// manager's writes and the test's reads.
+type lockedBuffer struct {
+	mu        sync.Mutex
+	buf       bytes.Buffer
+	recording bool
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.recording {
+		b.buf.Write(p)
+	}
+	return len(p), nil
+}
+
+// start records from now until the test ends.
+func (b *lockedBuffer) start(t testing.TB) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
+	b.recording = true
+	t.Cleanup(func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.recording = false
+		b.buf.Reset()
+	})
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
 
 func TestMain(m *testing.M) {
 	sandbox.Main(render.ServeIsolated) // the render children of the manager are this binary
@@ -60,7 +104,7 @@ func run(m *testing.M) int {
 }
 
 func startManager(ctx context.Context) error {
-	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true)))
+	ctrl.SetLogger(zap.New(zap.WriteTo(io.MultiWriter(os.Stderr, &managerLog)), zap.UseDevMode(true)))
 	scheme, err := controllers.NewScheme()
 	if err != nil {
 		return err
@@ -77,7 +121,7 @@ func startManager(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cacheDir, err := os.MkdirTemp("", "landfall-controllers-")
+	cacheDir, err = os.MkdirTemp("", "landfall-controllers-")
 	if err != nil {
 		return err
 	}

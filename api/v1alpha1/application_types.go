@@ -69,6 +69,11 @@ type ApplicationSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
+	// Decryption opens the SOPS-encrypted files of every environment; an environment's own
+	// decryption replaces it.
+	// +optional
+	Decryption *Decryption `json:"decryption,omitempty"`
 }
 
 // Environment is one destination of an Application.
@@ -124,6 +129,11 @@ type EnvironmentTemplate struct {
 	// +kubebuilder:validation:MaxLength=53
 	// +optional
 	ReleaseName string `json:"releaseName,omitempty"`
+
+	// Decryption opens the SOPS-encrypted files of this environment, in place of the
+	// Application's.
+	// +optional
+	Decryption *Decryption `json:"decryption,omitempty"`
 }
 
 // ClusterRef points at a remote cluster.

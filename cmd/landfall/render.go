@@ -2,12 +2,17 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/landfall-dev/landfall/render"
+	"github.com/landfall-dev/landfall/render/decrypt"
 	"github.com/landfall-dev/landfall/render/helm"
+	"github.com/landfall-dev/landfall/sync/diff"
 )
 
 type renderOptions struct {
@@ -15,6 +20,8 @@ type renderOptions struct {
 	values, set, apiVersions     []string
 	allowClusterScoped           bool
 	allowNamespaces              []string
+	ageKeyFiles                  []string
+	showSecrets                  bool
 }
 
 func newRenderCmd() *cobra.Command {
@@ -29,7 +36,11 @@ Helm hooks are left out and listed on stderr.
 
 Without --namespace, PATH renders as kustomize build or helm template would: objects keep the
 namespace they name, and what an environment would refuse is only a warning on stderr. With
---namespace, the command checks as the controller does for an environment deploying there.`,
+--namespace, the command checks as the controller does for an environment deploying there.
+
+SOPS-encrypted files are decrypted in memory with the age keys of --age-key-file; without
+it they fail the render. Secret values are printed as *** unless --show-secrets, and so is
+every value decrypted from a SOPS file wherever the render put it.`,
 		Example: `  # An overlay that sets its own namespace, as kustomize build prints it
   landfall render deploy/overlays/dev
 
@@ -37,7 +48,10 @@ namespace they name, and what an environment would refuse is only a warning on s
   landfall render apps/shop/overlays/staging --namespace shop-staging
 
   # A Helm chart with values
-  landfall render charts/payments --name payments -f values-staging.yaml --set replicaCount=3`,
+  landfall render charts/payments --name payments -f values-staging.yaml --set replicaCount=3
+
+  # SOPS-encrypted Secrets, decrypted with a local age key and shown in clear
+  landfall render apps/shop/overlays/staging --age-key-file ~/.config/sops/age/keys.txt --show-secrets`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runRender(cmd, args[0], o) },
 	}
@@ -50,6 +64,8 @@ namespace they name, and what an environment would refuse is only a warning on s
 	f.StringArrayVar(&o.apiVersions, "api-versions", nil, "extra API version for Helm's .Capabilities (repeatable)")
 	f.BoolVar(&o.allowClusterScoped, "allow-cluster-scoped", false, "allow cluster-scoped objects")
 	f.StringArrayVar(&o.allowNamespaces, "allow-namespace", nil, "another namespace objects may name, or * (repeatable)")
+	f.StringArrayVar(&o.ageKeyFiles, "age-key-file", nil, "file of age identities that decrypt the SOPS-encrypted files (repeatable)")
+	f.BoolVar(&o.showSecrets, "show-secrets", false, "print Secret values and decrypted values in clear")
 	return cmd
 }
 
@@ -79,6 +95,10 @@ func runRender(cmd *cobra.Command, path string, o renderOptions) error {
 		}
 		files = append(files, filepath.ToSlash(r))
 	}
+	keys, err := readAgeKeys(o.ageKeyFiles)
+	if err != nil {
+		return err
+	}
 	engine := render.New(render.WithCacheSize(0))
 	if iso, err := (&renderSandboxFlags{enabled: true}).isolator(); err == nil {
 		// A chart can ask for more memory than the machine has; the child pays, not us.
@@ -88,7 +108,7 @@ func runRender(cmd *cobra.Command, path string, o renderOptions) error {
 		Root: root, Path: rel, Namespace: o.namespace, ReleaseName: o.name,
 		ValuesFiles: files, Values: values, KubeVersion: o.kubeVersion, APIVersions: o.apiVersions,
 		Policy:   render.Policy{AllowClusterScoped: o.allowClusterScoped, AllowedNamespaces: o.allowNamespaces},
-		Unscoped: o.namespace == "",
+		Unscoped: o.namespace == "", Decryption: keys,
 	})
 	if err != nil {
 		return err
@@ -99,5 +119,43 @@ func runRender(cmd *cobra.Command, path string, o renderOptions) error {
 	for _, w := range res.Warnings {
 		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s (an environment refuses this)\n", w)
 	}
-	return render.WriteYAML(cmd.OutOrStdout(), res.Objects)
+	if o.showSecrets {
+		return render.WriteYAML(cmd.OutOrStdout(), res.Objects)
+	}
+	for _, obj := range res.Objects {
+		diff.MaskSecret(obj.Object)
+	}
+	var out strings.Builder
+	if err := render.WriteYAML(&out, res.Objects); err != nil {
+		return err
+	}
+	_, err = io.WriteString(cmd.OutOrStdout(), maskText(out.String(), res.Sensitive))
+	return err
+}
+
+// maskText replaces the decrypted values wherever the render put them (a ConfigMap, an
+// environment variable): only Secrets are masked by their shape.
+func maskText(text string, values []string) string {
+	masked := decrypt.Redact(text, values)
+	return strings.ReplaceAll(masked, decrypt.Masked, "***")
+}
+
+// readAgeKeys reads the age identities of each file; none gives nil keys.
+func readAgeKeys(files []string) (*decrypt.Keys, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	texts := make([]string, len(files))
+	for i, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("--age-key-file: %w", err)
+		}
+		texts[i] = string(data)
+	}
+	keys, err := decrypt.Parse(texts...)
+	if err != nil {
+		return nil, fmt.Errorf("--age-key-file: %w", err)
+	}
+	return keys, nil
 }

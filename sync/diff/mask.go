@@ -58,3 +58,12 @@ func sameValue(a, b any) bool {
 	bs, bok := b.(string)
 	return aok && bok && as == bs
 }
+
+// MaskSecret replaces every value of a Secret's data and stringData with the mask, in
+// place; any other object is left as it is. `landfall render` prints with it.
+func MaskSecret(obj map[string]any) {
+	data := secretData(obj)
+	for k := range data {
+		data[k] = maskedValue
+	}
+}

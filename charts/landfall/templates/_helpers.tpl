@@ -85,7 +85,7 @@ through two APIs: events.k8s.io for Landfall's kinds, core for leader election.
   resources: [repositories/finalizers, applications/finalizers, previews/finalizers]
   verbs: [update]
 # Secrets by name only, never listed nor watched: Landfall reads the credentials Secrets
-# Repositories and clusters name, and keeps each environment's last healthy revision in a
+# Repositories and clusters name and the decryption Secrets Applications name, and keeps each environment's last healthy revision in a
 # Secret next to its Application, so a rollback works while Git is unreachable.
 - apiGroups: [""]
   resources: [secrets]
