@@ -196,3 +196,56 @@ func TestTenantPolicyConditions(t *testing.T) {
 		g.Expect(c.Reason).To(Equal(landfallv1.ReasonNothingSelected))
 	}, timeout, poll).Should(Succeed())
 }
+
+// A policy that turns invalid under running Applications says so on itself and on each
+// Application it selects (PolicyViolation, naming the policy and the pattern), deploys
+// nothing more and deletes nothing; fixed, the Applications sync again.
+func TestInvalidTenantPolicyStopsItsApplications(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	var policy *landfallv1.TenantPolicy
+	f := newFixture(t, appFiles(), func(a *landfallv1.Application) {
+		policy = newPolicy(t, "team-"+a.Namespace, landfallv1.TenantPolicySpec{
+			Namespaces: []string{a.Namespace}, Repositories: []string{"http://127.0.0.1:*/*"}, Destinations: []string{a.Namespace + "-*"},
+		})
+	})
+	target := f.ns + "-staging"
+	g.Eventually(func(g Gomega) {
+		g.Expect(envStatus(g, f.get(g), "staging").Sync).To(Equal(landfallv1.SyncSynced))
+	}, timeout, poll).Should(Succeed())
+
+	setDestinations := func(patterns ...string) {
+		g.Eventually(func() error {
+			p := &landfallv1.TenantPolicy{}
+			if err := k8s.Get(ctx, client.ObjectKeyFromObject(policy), p); err != nil {
+				return err
+			}
+			p.Spec.Destinations = patterns
+			return k8s.Update(ctx, p)
+		}, timeout, poll).Should(Succeed())
+	}
+	setDestinations("team-[a")
+	f.update(g, func(a *landfallv1.Application) {
+		a.Annotations = map[string]string{landfallv1.AnnotationSyncRequestedAt: "1"}
+	})
+	g.Eventually(func(g Gomega) {
+		ready := stalledWith(g, f.get(g).Status.Conditions, landfallv1.ReasonPolicyViolation)
+		g.Expect(ready.Message).To(ContainSubstring(`TenantPolicy ` + policy.Name + ` is invalid (destinations: "team-[a")`))
+		g.Expect(hasEventWith(g, f.ns, landfallv1.ReasonPolicyViolation, "is invalid")).To(BeTrue())
+		p := &landfallv1.TenantPolicy{}
+		g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(policy), p)).To(Succeed())
+		c := apimeta.FindStatusCondition(p.Status.Conditions, landfallv1.ConditionReady)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Reason).To(Equal(landfallv1.ReasonInvalidSpec))
+	}, timeout, poll).Should(Succeed())
+	g.Consistently(exists(target, "web-config", &corev1.ConfigMap{}), 2*time.Second, poll).Should(Succeed())
+
+	setDestinations(f.ns + "-*")
+	f.update(g, func(a *landfallv1.Application) { a.Annotations[landfallv1.AnnotationSyncRequestedAt] = "2" })
+	g.Eventually(func(g Gomega) {
+		app := f.get(g)
+		g.Expect(readyCondition(g, f).Reason).NotTo(Equal(landfallv1.ReasonPolicyViolation))
+		g.Expect(apimeta.IsStatusConditionTrue(app.Status.Conditions, landfallv1.ConditionStalled)).To(BeFalse())
+		g.Expect(envStatus(g, app, "staging").Sync).To(Equal(landfallv1.SyncSynced))
+	}, timeout, poll).Should(Succeed(), "the policy fixed, the environment syncs (its Deployment then waits for health)")
+}
