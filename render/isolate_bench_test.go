@@ -61,6 +61,12 @@ func BenchmarkHostileRender(b *testing.B) {
 			input func(testing.TB) Input
 		}{"archive-" + a.name, func(tb testing.TB) Input { return chartWithArchive(tb, a.archive(tb)) }})
 	}
+	for _, s := range schemaBombs {
+		cases = append(cases, struct {
+			name  string
+			input func(testing.TB) Input
+		}{"schema-" + s.name, func(tb testing.TB) Input { return chartWithSchema(tb, s.schema) }})
+	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			runner, err := sandbox.New(sandbox.Config{Command: []string{exe}})

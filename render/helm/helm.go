@@ -5,7 +5,9 @@
 // be vendored in charts/ (directories or archives), remote ones are refused. Values files are
 // relative to the chart and may not leave the checkout. `lookup` returns nothing and
 // `getHostByName` returns "" without any DNS query (the engine runs with no client and DNS
-// off). values.schema.json is checked offline: a $ref to another document is an error.
+// off). values.schema.json is checked offline: a $ref to another document is an error, and
+// its references are bounded (schemabounds.go). Vendored archives are walked within bounds
+// before Helm loads them (archive.go).
 // CRDs from crds/ are included.
 //
 // Hooks: objects with a "helm.sh/hook" annotation, test hooks included, are not rendered as

@@ -12,6 +12,8 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 	"helm.sh/helm/v3/pkg/chart"
+
+	"github.com/landfall-dev/landfall/render/manifest"
 )
 
 // errNoRefs is what a schema gets for a $ref to another document: Helm's own validator
@@ -26,16 +28,24 @@ func (noLoader) Load(url string) (any, error) { return nil, fmt.Errorf("%s: %w",
 // has values, offline.
 func validate(ch *chart.Chart, vals map[string]any) error {
 	var sb strings.Builder
-	collect(&sb, ch, vals)
+	if err := collect(&sb, ch, vals); err != nil {
+		return fmt.Errorf("%s: %w", ch.Name(), err)
+	}
 	if sb.Len() > 0 {
 		return fmt.Errorf("values do not match the chart schema:\n%s", sb.String())
 	}
 	return nil
 }
 
-func collect(sb *strings.Builder, ch *chart.Chart, vals map[string]any) {
+// collect writes what values break to sb; a schema refused for itself (a bound, a
+// reference out of the document) is returned instead, as it is.
+func collect(sb *strings.Builder, ch *chart.Chart, vals map[string]any) error {
 	if ch.Schema != nil {
-		if err := validateOne(ch.Schema, vals); err != nil {
+		err := validateOne(ch.Schema, vals)
+		if errors.Is(err, manifest.ErrLimit) || errors.Is(err, errNoRefs) {
+			return err
+		}
+		if err != nil {
 			fmt.Fprintf(sb, "%s/values.schema.json:\n%v\n", ch.Name(), err)
 		}
 	}
@@ -49,14 +59,20 @@ func collect(sb *strings.Builder, ch *chart.Chart, vals map[string]any) {
 			fmt.Fprintf(sb, "%s: values are a %T, not a map\n", sub.Name(), raw)
 			continue
 		}
-		collect(sb, sub, m)
+		if err := collect(sb, sub, m); err != nil {
+			return fmt.Errorf("%s: %w", sub.Name(), err)
+		}
 	}
+	return nil
 }
 
 func validateOne(schema []byte, vals map[string]any) error {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
 	if err != nil {
 		return fmt.Errorf("values.schema.json: %w", err)
+	}
+	if err := checkSchema(doc); err != nil {
+		return err
 	}
 	c := jsonschema.NewCompiler()
 	c.UseLoader(noLoader{})
