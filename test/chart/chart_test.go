@@ -180,6 +180,7 @@ func TestRenderLockedDown(t *testing.T) {
 	g.Expect(d.Spec.Template.Spec.Containers[0].Args).To(ContainElements("--default-service-account=deployer", "--require-tenant-policy=true"))
 	own := as[rbacv1.ClusterRole](t, r.find("ClusterRole", "", "landfall"))
 	g.Expect(allows(own.Rules, "", "serviceaccounts", "impersonate")).To(BeTrue())
+	g.Expect(allows(own.Rules, "", "serviceaccounts", "watch")).To(BeTrue(), "whether one exists is read from an informer")
 	g.Expect(allows(own.Rules, "landfall.dev", "tenantpolicies", "watch")).To(BeTrue())
 	g.Expect(allows(own.Rules, "", "namespaces", "list")).To(BeTrue(), "to tell which a TenantPolicy selects")
 	for _, gr := range [][2]string{{"apps", "deployments"}, {"", "services"}, {"", "configmaps"}, {"rbac.authorization.k8s.io", "rolebindings"}} {
