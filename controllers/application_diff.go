@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -10,6 +11,7 @@ import (
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 	"github.com/landfall-dev/landfall/render"
+	"github.com/landfall-dev/landfall/render/decrypt"
 	"github.com/landfall-dev/landfall/sync/apply"
 	"github.com/landfall-dev/landfall/sync/diff"
 	"github.com/landfall-dev/landfall/sync/source"
@@ -92,7 +94,13 @@ func (d *Differ) environment(ctx context.Context, app *landfallv1.Application, e
 		if derr != nil {
 			return out, derr
 		}
-		out = append(out, ObjectDiff{Environment: env.Name, Object: c.Ref.String(), Action: c.Action, Text: r.Text})
+		// Secrets are masked by their shape; a value decrypted from a SOPS file may sit in
+		// any object, so it is masked by its content.
+		out = append(out, ObjectDiff{Environment: env.Name, Object: c.Ref.String(), Action: c.Action,
+			Text: decrypt.Redact(r.Text, res.Sensitive)})
+	}
+	if err != nil && len(res.Sensitive) > 0 {
+		err = errors.New(decrypt.Redact(err.Error(), res.Sensitive))
 	}
 	return out, err
 }
