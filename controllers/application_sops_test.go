@@ -17,12 +17,15 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 	"github.com/landfall-dev/landfall/render/decrypt"
+	"github.com/landfall-dev/landfall/test/tenant"
 )
 
 // sopsSecret is the db Secret with password, SOPS-encrypted for recipient (data only).
@@ -178,4 +181,36 @@ func assertNowhere(t *testing.T, g Gomega, f *fixture, values ...string) {
 		g.Expect(managerLog.String()).NotTo(ContainSubstring(v), "log")
 	}
 	g.Expect(apimeta.FindStatusCondition(app.Status.Conditions, landfallv1.ConditionReady)).NotTo(BeNil())
+}
+
+// TestSOPSDecryptionSecretReadAsServiceAccount: an Application that deploys as a
+// ServiceAccount reads its decryption Secret with that ServiceAccount's rights, never the
+// controller's: without them, DecryptionFailed naming the refusal; granted, it syncs.
+func TestSOPSDecryptionSecretReadAsServiceAccount(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	key, rcpt := newAgeKey(t)
+	ns := newNamespace(t)
+	target := ns + "-staging"
+	g.Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: target}})).To(Succeed())
+	g.Expect(k8s.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "deployer", Namespace: ns}})).To(Succeed())
+	grant(t, target, ns, "deployer", "deploy", rbacv1.PolicyRule{APIGroups: []string{""},
+		Resources: []string{"configmaps", "secrets"}, Verbs: tenant.AllVerbs})
+	putDecryptionSecret(g, ns, key)
+	const pw = "tenant-Pa55word-value"
+	f := newFixtureIn(t, ns, map[string]string{"apps/web/secret.enc.yaml": sopsSecret(t, pw, rcpt)}, func(a *landfallv1.Application) {
+		a.Spec.ServiceAccountName = "deployer"
+		a.Spec.Decryption = &landfallv1.Decryption{SecretRef: landfallv1.LocalObjectReference{Name: "sops-age"}}
+	})
+	g.Eventually(func(g Gomega) {
+		decryptionFailed(g, f, `User "system:serviceaccount:`+ns+`:deployer" cannot get resource "secrets"`)
+	}, timeout, poll).Should(Succeed())
+	g.Expect(apierrors.IsNotFound(exists(target, "db", &corev1.Secret{})())).To(BeTrue(), "nothing applied")
+
+	grant(t, ns, ns, "deployer", "decryption", rbacv1.PolicyRule{APIGroups: []string{""},
+		Resources: []string{"secrets"}, ResourceNames: []string{"sops-age"}, Verbs: []string{"get"}})
+	f.update(g, func(a *landfallv1.Application) {
+		a.Annotations = map[string]string{landfallv1.AnnotationSyncRequestedAt: "1"}
+	})
+	g.Eventually(func(g Gomega) { g.Expect(dbPassword(g, target)).To(Equal(pw)) }, timeout, poll).Should(Succeed())
 }
