@@ -37,6 +37,10 @@ func (r *PreviewReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 		Owns(&landfallv1.Application{}).
 		Watches(&landfallv1.Repository{}, handler.EnqueueRequestsFromMapFunc(r.previewsOf),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// A fetch asked for through the Repository (a webhook taken by a replica that does not
+		// lead, or `landfall reconcile`) makes its Previews list the refs now, as OnWebhook does.
+		Watches(&landfallv1.Repository{}, handler.EnqueueRequestsFromMapFunc(r.pokePreviewsOf),
+			builder.WithPredicates(fetchRequested())).
 		WatchesRawSource(source.Channel(r.wake, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Named("preview").
@@ -55,6 +59,28 @@ func (r *PreviewReconciler) previewsOf(ctx context.Context, o client.Object) []r
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 	}
 	return reqs
+}
+
+// pokePreviewsOf maps a Repository to its Previews and marks them to list the refs at once.
+func (r *PreviewReconciler) pokePreviewsOf(ctx context.Context, o client.Object) []reconcile.Request {
+	reqs := r.previewsOf(ctx, o)
+	for _, req := range reqs {
+		r.events.add(req.NamespacedName, 0, "")
+	}
+	return reqs
+}
+
+// fetchRequested passes only updates that set a new landfall.dev/reconcile-requested-at.
+func fetchRequested() predicate.Predicate {
+	changed := requestAnnotationChanged(landfallv1.AnnotationReconcileRequestedAt)
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return changed.Update(e) && e.ObjectNew.GetAnnotations()[landfallv1.AnnotationReconcileRequestedAt] != ""
+		},
+		CreateFunc:  func(event.CreateEvent) bool { return false },
+		DeleteFunc:  func(event.DeleteEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
 }
 
 // OnWebhook is the webhook receiver's hook: a verified push or pull-request event for a

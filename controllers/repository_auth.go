@@ -55,18 +55,6 @@ func (r *RepositoryReconciler) auth(ctx context.Context, repo *landfallv1.Reposi
 	return a, nil
 }
 
-// webhookToken reads the key "token" of the Secret named by spec.webhookSecretRef.
-func webhookToken(ctx context.Context, c client.Reader, repo *landfallv1.Repository) ([]byte, error) {
-	if repo.Spec.WebhookSecretRef == nil {
-		return nil, nil
-	}
-	s := &corev1.Secret{}
-	if err := c.Get(ctx, client.ObjectKey{Namespace: repo.Namespace, Name: repo.Spec.WebhookSecretRef.Name}, s); err != nil {
-		return nil, err
-	}
-	return s.Data[webhookTokenKey], nil
-}
-
 // jitter returns d scaled by a random factor in [1-f/2, 1+f/2].
 func jitter(d time.Duration, f float64) time.Duration {
 	if f <= 0 {

@@ -63,7 +63,8 @@ func NewScheme() (*runtime.Scheme, error) {
 	return s, nil
 }
 
-// Setup registers every controller, and the webhook receiver, with the manager.
+// Setup registers every controller, the webhook receiver and the readiness checks with the
+// manager.
 func Setup(mgr ctrl.Manager, opts Options) error {
 	if opts.Concurrency < 1 {
 		opts.Concurrency = 1
@@ -95,14 +96,16 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err := previews.SetupWithManager(context.Background(), mgr, opts.Concurrency); err != nil {
 		return err
 	}
+	var recv *WebhookReceiver
 	if opts.WebhookAddr != "" && opts.WebhookAddr != "0" {
-		recv := &WebhookReceiver{Addr: opts.WebhookAddr, Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Refresh: refresh,
-			OnEvent: previews.OnWebhook}
-		if err := mgr.Add(recv); err != nil {
+		secrets, err := newWebhookSecrets(mgr.GetConfig())
+		if err != nil {
 			return err
 		}
+		recv = &WebhookReceiver{Addr: opts.WebhookAddr, Client: mgr.GetClient(), Cache: mgr.GetCache(), Secrets: secrets,
+			Elected: mgr.Elected(), Refresh: refresh, OnEvent: previews.OnWebhook}
 	}
-	return nil
+	return setupReplica(mgr, recv)
 }
 
 func setupApplications(mgr ctrl.Manager, opts Options, git *source.Client, ten *tenants) error {

@@ -28,6 +28,7 @@ type controllerFlags struct {
 	leaderElect      bool
 	leaderNamespace  string
 	leaderID         string
+	lease            leaseFlags
 	concurrency      int
 	watchNamespaces  []string
 	cacheDir         string
@@ -61,6 +62,7 @@ func newControllerCmd() *cobra.Command {
 	fl.BoolVar(&f.leaderElect, "leader-elect", true, "hold a leader lease so only one replica reconciles")
 	fl.StringVar(&f.leaderNamespace, "leader-election-namespace", "", "namespace of the leader lease ($POD_NAMESPACE, else landfall-system)")
 	fl.StringVar(&f.leaderID, "leader-election-id", "landfall-controller", "name of the leader lease")
+	f.lease.register(fl)
 	fl.IntVar(&f.concurrency, "concurrency", 4, "objects of each kind reconciled at once")
 	fl.StringSliceVar(&f.watchNamespaces, "watch-namespaces", nil, "namespaces whose Landfall objects are reconciled (all when empty)")
 	fl.StringVar(&f.cacheDir, "cache-dir", filepath.Join(os.TempDir(), "landfall"), "where Git checkouts are cached")
@@ -80,6 +82,9 @@ func runController(f *controllerFlags) error {
 		return err
 	}
 	ctrl.SetLogger(logger)
+	if err := f.lease.validate(); err != nil {
+		return err
+	}
 	cfg, err := restConfig(f.kubeconfig)
 	if err != nil {
 		return err
@@ -96,16 +101,19 @@ func runController(f *controllerFlags) error {
 		LeaderElectionID:              f.leaderID,
 		LeaderElectionNamespace:       leaderNamespace(f.leaderNamespace),
 		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &f.lease.duration,
+		RenewDeadline:                 &f.lease.renewDeadline,
+		RetryPeriod:                   &f.lease.retryPeriod,
 		GracefulShutdownTimeout:       &f.gracefulShutdown,
 		Cache:                         cacheOptions(f.watchNamespaces),
 	})
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
+
+	// Liveness stays cheap: the process answers. Readiness (can serve: caches synced, the
+	// webhook receiver listening) is added by controllers.Setup, on every replica.
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		return err
-	}
-	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
 	iso, err := f.render.isolator()

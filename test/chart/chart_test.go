@@ -14,6 +14,7 @@ import (
 	"helm.sh/helm/v3/pkg/lint/support"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -64,6 +65,7 @@ func TestRenderDefaults(t *testing.T) {
 	g.Expect(r.all("ServiceMonitor")).To(BeEmpty(), "off by default")
 	g.Expect(r.all("NetworkPolicy")).To(BeEmpty(), "off by default")
 	g.Expect(r.all("Ingress")).To(BeEmpty(), "off by default")
+	g.Expect(r.all("PodDisruptionBudget")).To(BeEmpty(), "one replica: a budget would block every drain")
 
 	d := as[appsv1.Deployment](t, r.find("Deployment", "landfall-system", "landfall"))
 	pod := d.Spec.Template.Spec
@@ -114,8 +116,11 @@ func TestRenderDefaults(t *testing.T) {
 	own := as[rbacv1.ClusterRole](t, r.find("ClusterRole", "", "landfall"))
 	g.Expect(allows(own.Rules, "", "secrets", "get")).To(BeTrue())
 	g.Expect(allows(own.Rules, "", "secrets", "create")).To(BeTrue(), "for the revision store")
-	g.Expect(allows(own.Rules, "", "secrets", "list")).To(BeFalse(), "Secrets are read one by one, never listed")
-	g.Expect(allows(own.Rules, "", "secrets", "watch")).To(BeFalse())
+	// Each webhook Secret is watched on its own (a field selector on its name): every
+	// replica verifies deliveries without a request each.
+	g.Expect(allows(own.Rules, "", "secrets", "list")).To(BeTrue(), "the webhook Secrets are watched")
+	g.Expect(allows(own.Rules, "", "secrets", "watch")).To(BeTrue())
+	g.Expect(allows(own.Rules, "", "secrets", "delete")).To(BeFalse())
 	g.Expect(allows(own.Rules, "landfall.dev", "applications/status", "patch")).To(BeTrue())
 	g.Expect(allows(own.Rules, "events.k8s.io", "events", "create")).To(BeTrue())
 	g.Expect(allows(own.Rules, "", "namespaces", "create")).To(BeTrue())
@@ -198,7 +203,14 @@ func TestRenderOptions(t *testing.T) {
 	g.Expect(r.all("ServiceMonitor")).To(ConsistOf("ops/landfall"))
 	g.Expect(r.all("NetworkPolicy")).To(ConsistOf("ops/landfall"))
 	g.Expect(r.all("Ingress")).To(ConsistOf("ops/landfall-webhook"))
-	g.Expect(*as[appsv1.Deployment](t, r.find("Deployment", "ops", "landfall")).Spec.Replicas).To(BeEquivalentTo(2))
+	d := as[appsv1.Deployment](t, r.find("Deployment", "ops", "landfall"))
+	g.Expect(*d.Spec.Replicas).To(BeEquivalentTo(2))
+	// Two replicas: a drain evicts one at a time, and the webhook Service reaches both.
+	pdb := as[policyv1.PodDisruptionBudget](t, r.find("PodDisruptionBudget", "ops", "landfall"))
+	g.Expect(pdb.Spec.MaxUnavailable.IntValue()).To(Equal(1))
+	g.Expect(pdb.Spec.Selector.MatchLabels).To(Equal(d.Spec.Selector.MatchLabels))
+	g.Expect(as[corev1.Service](t, r.find("Service", "ops", "landfall-webhook")).Spec.Selector).
+		To(Equal(d.Spec.Selector.MatchLabels), "every replica takes webhooks")
 
 	sm := r.find("ServiceMonitor", "ops", "landfall")
 	g.Expect(sm.GetLabels()).To(HaveKeyWithValue("release", "prometheus"))

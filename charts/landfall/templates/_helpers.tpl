@@ -84,12 +84,16 @@ through two APIs: events.k8s.io for Landfall's kinds, core for leader election.
 - apiGroups: [landfall.dev]
   resources: [repositories/finalizers, applications/finalizers, previews/finalizers]
   verbs: [update]
-# Secrets by name only, never listed nor watched: Landfall reads the credentials Secrets
-# Repositories and clusters name and the decryption Secrets Applications name, and keeps each environment's last healthy revision in a
-# Secret next to its Application, so a rollback works while Git is unreachable.
+# Secrets by name: Landfall reads the credentials Secrets Repositories and clusters name and
+# the decryption Secrets Applications name, and keeps each environment's last healthy
+# revision in a Secret next to its Application, so a rollback works while Git is
+# unreachable. It lists and watches only the webhook Secrets Repositories name, each on its
+# own (a field selector on its name), so every replica verifies deliveries without a
+# request each; RBAC cannot narrow list and watch to names it does not know, so the grant
+# is wider than that use.
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get, create, update]
+  verbs: [get, list, watch, create, update]
 - apiGroups: [""]
   resources: [events]
   verbs: [create, patch]
