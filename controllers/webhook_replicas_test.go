@@ -139,16 +139,24 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
+// hookedStandby makes a Repository with a webhook Secret and a standby replica, and waits
+// until the standby is ready.
+func hookedStandby(t *testing.T) (*gitserver.Server, *landfallv1.Repository, *standby) {
+	srv := gitserver.New(t, gitserver.Options{})
+	srv.Commit(t, "main", map[string]string{"README": "one"})
+	repo := hookedRepository(t, srv, true)
+	s := startStandby(t)
+	NewWithT(t).Eventually(func() int { return httpGet("http://" + s.probeAddr + "/readyz") }, timeout, poll).
+		Should(Equal(http.StatusOK))
+	return srv, repo, s
+}
+
 // TestWebhookOnStandby: a replica that does not lead takes signed webhooks as the leader
 // would and asks the leader for the fetch through the Repository. Its readiness says it
 // can serve; a wrong signature is refused there too.
 func TestWebhookOnStandby(t *testing.T) {
 	g := NewWithT(t)
-	srv := gitserver.New(t, gitserver.Options{})
-	srv.Commit(t, "main", map[string]string{"README": "one"})
-	repo := hookedRepository(t, srv, true)
-	s := startStandby(t)
-	g.Eventually(func() int { return httpGet("http://" + s.probeAddr + "/readyz") }, timeout, poll).Should(Equal(http.StatusOK))
+	srv, repo, s := hookedStandby(t)
 	g.Expect(httpGet("http://"+s.probeAddr+"/readyz/webhook")).To(Equal(http.StatusOK), "readiness includes the webhook receiver")
 	g.Expect(httpGet("http://"+s.probeAddr+"/readyz/informers")).To(Equal(http.StatusOK), "readiness includes synced caches")
 
@@ -173,11 +181,7 @@ func TestWebhookOnStandby(t *testing.T) {
 // it, one more request follows for the deliveries it may have missed.
 func TestWebhookOnStandbyCoalesces(t *testing.T) {
 	g := NewWithT(t)
-	srv := gitserver.New(t, gitserver.Options{})
-	srv.Commit(t, "main", map[string]string{"README": "one"})
-	repo := hookedRepository(t, srv, true)
-	s := startStandby(t)
-	g.Eventually(func() int { return httpGet("http://" + s.probeAddr + "/readyz") }, timeout, poll).Should(Equal(http.StatusOK))
+	srv, repo, s := hookedStandby(t)
 	// Suspended, the leader handles no request: the first stays outstanding.
 	setSuspend(g, repo, true)
 	second := srv.Commit(t, "main", map[string]string{"README": "two"})
