@@ -135,10 +135,6 @@ func (l *requestLog) len() int {
 	return len(l.seen)
 }
 
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
 // hookedStandby makes a Repository with a webhook Secret and a standby replica, and waits
 // until the standby is ready.
 func hookedStandby(t *testing.T) (*gitserver.Server, *landfallv1.Repository, *standby) {
