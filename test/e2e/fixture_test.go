@@ -135,10 +135,16 @@ func (f *fixture) push(tb testing.TB, change func(dir string)) string {
 // webhook posts a GitHub push event signed with the Repository's webhook secret.
 func (f *fixture) webhook(tb testing.TB) {
 	tb.Helper()
+	f.webhookTo(tb, f.e.ctrl.webhookAddr)
+}
+
+// webhookTo posts the signed push event to the webhook receiver at addr.
+func (f *fixture) webhookTo(tb testing.TB, addr string) {
+	tb.Helper()
 	body := []byte(pushEvent)
 	mac := hmac.New(sha256.New, []byte(hookToken))
 	mac.Write(body)
-	url := "http://" + f.e.ctrl.webhookAddr + "/hooks/" + f.ns + "/" + f.repo.Name
+	url := "http://" + addr + "/hooks/" + f.ns + "/" + f.repo.Name
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	must(tb, err)
 	req.Header.Set("X-GitHub-Event", "push")
