@@ -2,6 +2,7 @@ package render
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/landfall-dev/landfall/sandbox"
@@ -66,6 +67,12 @@ func BenchmarkHostileRender(b *testing.B) {
 			name  string
 			input func(testing.TB) Input
 		}{"schema-" + s.name, func(tb testing.TB) Input { return chartWithSchema(tb, s.schema) }})
+	}
+	for _, k := range kustomizeBombs {
+		cases = append(cases, struct {
+			name  string
+			input func(testing.TB) Input
+		}{"kustomize-" + strings.ReplaceAll(k.name, " ", "-"), k.input})
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

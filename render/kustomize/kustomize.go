@@ -3,7 +3,9 @@
 //
 // Before krusty runs, the graph of kustomizations is scanned: references that krusty would
 // fetch by itself (Git bases, HTTP files) are refused, as are helmCharts (they run a helm
-// process); cycles are reported with the chain. Krusty then runs with builtin plugins only
+// process); cycles are reported with the chain; and a build that would instantiate more
+// than MaxKustomizations kustomizations, or read more than the render's output limit,
+// counting each base once per reference that reaches it, is refused before it starts. Krusty then runs with builtin plugins only
 // and the root-only load restriction, so a kustomization reads files only below its own
 // directory and reaches other directories only as bases or components.
 package kustomize
@@ -29,8 +31,12 @@ func Render(fsys *confine.FS, dir string, lim manifest.Limits) ([]*unstructured.
 	if err != nil {
 		return nil, err
 	}
-	s := &scanner{fsys: fsys, maxNodes: lim.MaxNodes, done: map[string]bool{}}
-	if err := s.scan(real, nil); err != nil {
+	s := &scanner{fsys: fsys, maxNodes: lim.MaxNodes, done: map[string]cost{}}
+	c, err := s.scan(real, nil)
+	if err == nil {
+		err = c.check(dir, lim.MaxBytes)
+	}
+	if err != nil {
 		return nil, fsys.Relative(err)
 	}
 	out, err := build(fsys, real, lim.MaxNodes, s.openAPI)

@@ -49,41 +49,90 @@ func FindFile(fsys *confine.FS, dir string) (string, error) {
 type scanner struct {
 	fsys     *confine.FS
 	maxNodes int
-	done     map[string]bool
-	openAPI  bool // some kustomization sets a custom OpenAPI schema
+	done     map[string]cost // kustomizations scanned, with what building each costs
+	openAPI  bool            // some kustomization sets a custom OpenAPI schema
 }
 
-func (s *scanner) scan(dir string, stack []string) error {
+func (s *scanner) scan(dir string, stack []string) (cost, error) {
 	for _, d := range stack {
 		if d == dir {
-			return fmt.Errorf("%s: %w", strings.Join(append(stack, dir), " -> "), ErrCycle)
+			return cost{}, fmt.Errorf("%s: %w", strings.Join(append(stack, dir), " -> "), ErrCycle)
 		}
 	}
-	if s.done[dir] {
-		return nil
+	if c, ok := s.done[dir]; ok {
+		return c, nil
 	}
-	s.done[dir] = true
 	name, err := FindFile(s.fsys, dir)
 	if err != nil || name == "" {
-		return err // krusty reports a directory without a kustomization in its own words
+		return cost{}, err // krusty reports a directory without a kustomization in its own words
 	}
 	file := path.Join(dir, name)
 	k, err := s.read(file)
 	if err != nil {
-		return err
+		return cost{}, err
 	}
 	if len(k.OpenAPI) > 0 {
 		s.openAPI = true
 	}
 	if err := checkFields(file, k); err != nil {
-		return err
+		return cost{}, err
 	}
-	for _, ref := range append(append(append([]string{}, k.Resources...), k.Bases...), k.Components...) {
-		if err := s.follow(file, dir, ref, append(stack, dir)); err != nil {
-			return err
+	c := cost{instances: 1, bytes: s.size(file)}
+	for _, ref := range fileRefs(k) {
+		if p, err := confine.Clean(path.Join(dir, ref)); err == nil && ref != "" {
+			c.bytes = sat(c.bytes + s.size(p))
 		}
 	}
+	for _, ref := range append(append(append([]string{}, k.Resources...), k.Bases...), k.Components...) {
+		sub, err := s.follow(file, dir, ref, append(stack, dir))
+		if err != nil {
+			return cost{}, err
+		}
+		c = c.add(sub)
+	}
+	s.done[dir] = c
+	return c, nil
+}
+
+// cost is what building a kustomization takes, every base and component counted as often
+// as it is reached: krusty builds each reference anew, so a base reached through two
+// overlays, each reached through two more, is built 2ⁿ times.
+type cost struct {
+	instances int64 // kustomizations built
+	bytes     int64 // bytes of the files they read
+}
+
+func (c cost) add(o cost) cost {
+	return cost{instances: sat(c.instances + o.instances), bytes: sat(c.bytes + o.bytes)}
+}
+
+// sat saturates a cost far above every limit, so no sum overflows.
+func sat(n int64) int64 { return min(n, 1<<50) }
+
+// MaxKustomizations bounds the kustomizations one build instantiates, each base and
+// component counted once per reference that reaches it.
+const MaxKustomizations = 10_000
+
+// check refuses a build whose cost passes the bounds, before krusty starts it.
+func (c cost) check(dir string, maxBytes int64) error {
+	switch {
+	case c.instances > MaxKustomizations:
+		return fmt.Errorf("%s: the build reaches more than %d kustomizations, counting each base and component once per reference (MaxKustomizations): %w",
+			dir, MaxKustomizations, manifest.ErrLimit)
+	case maxBytes > 0 && c.bytes > maxBytes:
+		return fmt.Errorf("%s: the build reads more than %d bytes, counting each base's files once per reference (the render's output limit): %w",
+			dir, maxBytes, manifest.ErrLimit)
+	}
 	return nil
+}
+
+// size is the size of the file at p, or 0 when it is not a file (krusty will say).
+func (s *scanner) size(p string) int64 {
+	st, err := s.fsys.Stat(p)
+	if err != nil || !st.Mode().IsRegular() {
+		return 0
+	}
+	return st.Size()
 }
 
 func (s *scanner) read(file string) (*types.Kustomization, error) {
@@ -101,33 +150,34 @@ func (s *scanner) read(file string) (*types.Kustomization, error) {
 	return &k, nil
 }
 
-// follow descends into a resource, base or component that is a directory.
-func (s *scanner) follow(file, dir, ref string, stack []string) error {
+// follow descends into a resource, base or component that is a directory; a file costs
+// its size.
+func (s *scanner) follow(file, dir, ref string, stack []string) (cost, error) {
 	if looksRemote(ref) {
-		return fmt.Errorf("%s: %q: %w", file, ref, ErrRemote)
+		return cost{}, fmt.Errorf("%s: %q: %w", file, ref, ErrRemote)
 	}
 	if path.IsAbs(ref) {
-		return fmt.Errorf("%s: %q: %w", file, ref, confine.ErrAbsolute)
+		return cost{}, fmt.Errorf("%s: %q: %w", file, ref, confine.ErrAbsolute)
 	}
 	target, err := confine.Clean(path.Join(dir, ref))
 	if err != nil {
-		return fmt.Errorf("%s: %q: %w", file, ref, confine.ErrEscapes)
+		return cost{}, fmt.Errorf("%s: %q: %w", file, ref, confine.ErrEscapes)
 	}
 	st, err := s.fsys.Stat(target)
 	if errors.Is(err, fs.ErrNotExist) {
 		// Krusty would now try the name as a Git URL.
-		return fmt.Errorf("%s: %q is not a file or directory in the checkout: %w", file, ref, fs.ErrNotExist)
+		return cost{}, fmt.Errorf("%s: %q is not a file or directory in the checkout: %w", file, ref, fs.ErrNotExist)
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %q: %w", file, ref, err)
+		return cost{}, fmt.Errorf("%s: %q: %w", file, ref, err)
 	}
 	if !st.IsDir() {
-		return nil
+		return cost{bytes: st.Size()}, nil
 	}
 	// Identify directories by their real path, so a symlink loop is a cycle too.
 	real, err := s.fsys.Real(target)
 	if err != nil {
-		return fmt.Errorf("%s: %q: %w", file, ref, err)
+		return cost{}, fmt.Errorf("%s: %q: %w", file, ref, err)
 	}
 	return s.scan(real, stack)
 }
