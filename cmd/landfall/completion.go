@@ -91,33 +91,19 @@ func completeGet(k *kubeFlags) cobra.CompletionFunc {
 
 // completeEnvironments completes --env with the environments of the Application named first.
 func completeEnvironments(k *kubeFlags) cobra.CompletionFunc {
-	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		if len(args) == 0 {
-			return nil, noFiles
-		}
-		_, app, err := k.application(cmd.Context(), args[0])
-		if err != nil {
-			return nil, noFiles
-		}
+	return completeFromApplication(k, noFiles, func(app *landfallv1.Application) []string {
 		var names []string
 		for _, e := range app.Spec.Environments {
 			names = append(names, e.Name)
 		}
-		return withPrefix(names, prefix), noFiles
-	}
+		return names
+	})
 }
 
 // completeRevisions completes a revision with those the Application's history holds (for
 // --env, when it is given), in the history's order.
 func completeRevisions(k *kubeFlags, env *string) cobra.CompletionFunc {
-	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		if len(args) == 0 {
-			return nil, noFiles
-		}
-		_, app, err := k.application(cmd.Context(), args[0])
-		if err != nil {
-			return nil, noFiles
-		}
+	return completeFromApplication(k, noFiles|cobra.ShellCompDirectiveKeepOrder, func(app *landfallv1.Application) []string {
 		seen := map[string]bool{}
 		var names []string
 		for _, h := range app.Status.History {
@@ -126,7 +112,22 @@ func completeRevisions(k *kubeFlags, env *string) cobra.CompletionFunc {
 				names = append(names, h.Revision)
 			}
 		}
-		return withPrefix(names, prefix), noFiles | cobra.ShellCompDirectiveKeepOrder
+		return names
+	})
+}
+
+// completeFromApplication completes a flag with what names reads from the Application the
+// first argument names.
+func completeFromApplication(k *kubeFlags, directive cobra.ShellCompDirective, names func(*landfallv1.Application) []string) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) == 0 {
+			return nil, noFiles
+		}
+		_, app, err := k.application(cmd.Context(), args[0])
+		if err != nil {
+			return nil, noFiles
+		}
+		return withPrefix(names(app), prefix), directive
 	}
 }
 

@@ -47,6 +47,15 @@ func waitRunning(cmd *cobra.Command, c client.Client, app *landfallv1.Applicatio
 	return nil
 }
 
+// addRevisionFlags adds --env (required, completed) and --timeout to a command that moves
+// an environment to a revision, as rollback and promote do.
+func addRevisionFlags(cmd *cobra.Command, k *kubeFlags, env *string, timeout *time.Duration, what string) {
+	cmd.Flags().StringVar(env, "env", "", "the environment to "+what+" (required)")
+	cmd.Flags().DurationVar(timeout, "timeout", 0, "how long to wait until the environment runs the revision and is healthy (0: do not wait)")
+	_ = cmd.MarkFlagRequired("env")
+	_ = cmd.RegisterFlagCompletionFunc("env", completeEnvironments(k))
+}
+
 // environmentStatus is env's status, empty when the controller has not written one.
 func environmentStatus(app *landfallv1.Application, env string) landfallv1.EnvironmentStatus {
 	for _, s := range app.Status.Environments {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -39,11 +38,7 @@ func newEventsCmd() *cobra.Command {
 				return err
 			}
 			if !o.table() {
-				objs := make([]runtime.Object, len(events))
-				for i := range events {
-					objs[i] = &events[i]
-				}
-				return o.printObjects(cmd.OutOrStdout(), objs, false)
+				return o.printObjects(cmd.OutOrStdout(), asObjects(events), false)
 			}
 			return printEvents(cmd, events, o.wide())
 		},

@@ -56,6 +56,18 @@ func (o *outputFlags) printObjects(w io.Writer, objs []runtime.Object, single bo
 	return p.PrintObj(list, w)
 }
 
+// asObjects lists the addresses of items, for printObjects.
+func asObjects[T any, P interface {
+	*T
+	runtime.Object
+}](items []T) []runtime.Object {
+	objs := make([]runtime.Object, len(items))
+	for i := range items {
+		objs[i] = P(&items[i])
+	}
+	return objs
+}
+
 // newList is an empty v1 List, what kubectl prints several objects as.
 func newList() *unstructured.UnstructuredList {
 	return &unstructured.UnstructuredList{Object: map[string]any{

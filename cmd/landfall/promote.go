@@ -28,12 +28,8 @@ func newPromoteCmd() *cobra.Command {
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeApplications(&k),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, ns, err := k.client()
+			c, app, err := k.application(cmd.Context(), args[0])
 			if err != nil {
-				return err
-			}
-			app := &landfallv1.Application{}
-			if err := c.Get(cmd.Context(), client.ObjectKey{Namespace: ns, Name: args[0]}, app); err != nil {
 				return err
 			}
 			revision, err := awaitingApproval(app, env)
@@ -45,7 +41,7 @@ func newPromoteCmd() *cobra.Command {
 			if err := annotate(cmd.Context(), c, app, landfallv1.AnnotationApprovePrefix+env, string(note)); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s %s: %s approved\n", ns, app.Name, env, revision)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s %s: %s approved\n", app.Namespace, app.Name, env, revision)
 			if timeout == 0 {
 				return nil
 			}
@@ -53,10 +49,7 @@ func newPromoteCmd() *cobra.Command {
 		},
 	}
 	k.register(cmd)
-	cmd.Flags().StringVar(&env, "env", "", "the environment to promote (required)")
-	cmd.Flags().DurationVar(&timeout, "timeout", 0, "how long to wait until the environment runs the revision and is healthy (0: do not wait)")
-	_ = cmd.MarkFlagRequired("env")
-	_ = cmd.RegisterFlagCompletionFunc("env", completeEnvironments(&k))
+	addRevisionFlags(cmd, &k, &env, &timeout, "promote")
 	return cmd
 }
 

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 )
@@ -30,12 +29,8 @@ func newRollbackCmd() *cobra.Command {
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeApplications(&k),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, ns, err := k.client()
+			c, app, err := k.application(cmd.Context(), args[0])
 			if err != nil {
-				return err
-			}
-			app := &landfallv1.Application{}
-			if err := c.Get(cmd.Context(), client.ObjectKey{Namespace: ns, Name: args[0]}, app); err != nil {
 				return err
 			}
 			target, err := rollbackTarget(app, env, to)
@@ -45,7 +40,7 @@ func newRollbackCmd() *cobra.Command {
 			if err := annotate(cmd.Context(), c, app, landfallv1.AnnotationPinPrefix+env, target); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s %s pinned to %s; `landfall resume %s` lifts the pin\n", ns, app.Name, env, target, app.Name)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s %s pinned to %s; `landfall resume %s` lifts the pin\n", app.Namespace, app.Name, env, target, app.Name)
 			if timeout == 0 {
 				return nil
 			}
@@ -53,11 +48,8 @@ func newRollbackCmd() *cobra.Command {
 		},
 	}
 	k.register(cmd)
-	cmd.Flags().StringVar(&env, "env", "", "the environment to roll back (required)")
-	cmd.Flags().DurationVar(&timeout, "timeout", 0, "how long to wait until the environment runs the revision and is healthy (0: do not wait)")
+	addRevisionFlags(cmd, &k, &env, &timeout, "roll back")
 	cmd.Flags().StringVar(&to, "to", "", "the revision to go to (default: the environment's last healthy revision, else the one before the current)")
-	_ = cmd.MarkFlagRequired("env")
-	_ = cmd.RegisterFlagCompletionFunc("env", completeEnvironments(&k))
 	_ = cmd.RegisterFlagCompletionFunc("to", completeRevisions(&k, &env))
 	return cmd
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
@@ -44,7 +43,7 @@ func newStatusCmd() *cobra.Command {
 				return err
 			}
 			if !o.table() {
-				return o.printObjects(cmd.OutOrStdout(), appObjects(apps.Items), len(args) == 1)
+				return o.printObjects(cmd.OutOrStdout(), asObjects(apps.Items), len(args) == 1)
 			}
 			return printStatus(cmd.OutOrStdout(), apps.Items, o.wide())
 		},
@@ -53,14 +52,6 @@ func newStatusCmd() *cobra.Command {
 	k.registerAll(cmd, "Applications")
 	o = addOutputFlags(cmd)
 	return cmd
-}
-
-func appObjects(apps []landfallv1.Application) []runtime.Object {
-	objs := make([]runtime.Object, len(apps))
-	for i := range apps {
-		objs[i] = &apps[i]
-	}
-	return objs
 }
 
 func listApps(ctx context.Context, c client.Client, ns string, all bool, apps *landfallv1.ApplicationList) error {

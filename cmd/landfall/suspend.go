@@ -24,18 +24,14 @@ func suspendCmd(verb string, suspend bool) *cobra.Command {
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeApplications(&k),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, ns, err := k.client()
+			c, app, err := k.application(cmd.Context(), args[0])
 			if err != nil {
-				return err
-			}
-			app := &landfallv1.Application{}
-			if err := c.Get(cmd.Context(), client.ObjectKey{Namespace: ns, Name: args[0]}, app); err != nil {
 				return err
 			}
 			if err := c.Patch(cmd.Context(), app, client.RawPatch(types.MergePatchType, suspendPatch(app, suspend))); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s %s\n", ns, args[0], map[bool]string{true: "suspended", false: "resumed"}[suspend])
+			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s %s\n", app.Namespace, app.Name, map[bool]string{true: "suspended", false: "resumed"}[suspend])
 			return nil
 		},
 	}
