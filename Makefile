@@ -14,14 +14,22 @@ GOLANGCI_VERSION ?= v2.15.0
 VERSION          ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # Packages run in parallel: each starts its own apiserver or cluster on free ports.
 TEST_PARALLEL    ?= 2
+# Tests of one package that call t.Parallel (test/e2e's long rollouts) run this many at once;
+# go test's default is the number of cores, and they spend their time waiting, not computing.
+TEST_PARALLEL_TESTS ?= 6
 TEST_TIMEOUT     ?= 40m
 GO_TEST_FLAGS    ?=
+# go test starts test binaries in the order it is given them: the longest go first, so that
+# none of them starts last and makes the tail of the run.
+SLOW_PACKAGES    ?= ./test/e2e ./test/chart ./cmd/landfall ./test/cluster
 # Packages with shared mutable state (the source cache, the render cache, webhooks, the
-# controllers) run under the race detector too. The race detector cannot run under an
+# controllers) run under the race detector too, in a pass that runs alongside the first (the
+# tests mostly wait; the machine has the cores). The race detector cannot run under an
 # address-space cap, so the memory-capped tests (test/memcap) of sync/source and render run
 # in the first pass; the controllers, which have none, run only under -race.
-RACE_PACKAGES    ?= ./sync/source/... ./render/... ./controllers/...
+RACE_PACKAGES    ?= ./controllers/... ./sync/source/... ./render/...
 RACE_ONLY        ?= ./controllers/...
+RACE_PARALLEL    ?= 1
 
 ##@ General
 
@@ -74,8 +82,13 @@ testbin: ## Build kube-apiserver, controller-manager, scheduler, kubectl, etcd a
 
 .PHONY: test
 test: deps testbin verify vet lint ## Run every test (unit, envtest, full cluster); RACE_PACKAGES under -race. CI=true: missing tools fail, never skip.
-	CI=true go test -p $(TEST_PARALLEL) -timeout $(TEST_TIMEOUT) -count=1 $(GO_TEST_FLAGS) $$(go list ./... | grep -vxF -f <(go list $(RACE_ONLY)))
-	CI=true go test -race -p $(TEST_PARALLEL) -timeout $(TEST_TIMEOUT) -count=1 $(GO_TEST_FLAGS) $(RACE_PACKAGES)
+	@race_log=$$(mktemp); trap 'rm -f "$$race_log"' EXIT; \
+	echo "go test -race $(RACE_PACKAGES) (alongside; its output follows the first pass)"; \
+	CI=true go test -race -p $(RACE_PARALLEL) -parallel $(TEST_PARALLEL_TESTS) -timeout $(TEST_TIMEOUT) -count=1 $(GO_TEST_FLAGS) $(RACE_PACKAGES) >"$$race_log" 2>&1 & race=$$!; \
+	pkgs=$$({ go list $(SLOW_PACKAGES); go list ./...; } | awk '!seen[$$0]++' | grep -vxF -f <(go list $(RACE_ONLY))); \
+	echo "go test -p $(TEST_PARALLEL) -parallel $(TEST_PARALLEL_TESTS) $(SLOW_PACKAGES) ./..."; \
+	rc=0; CI=true go test -p $(TEST_PARALLEL) -parallel $(TEST_PARALLEL_TESTS) -timeout $(TEST_TIMEOUT) -count=1 $(GO_TEST_FLAGS) $$pkgs || rc=1; \
+	wait $$race || rc=1; echo "--- go test -race:"; cat "$$race_log"; exit $$rc
 
 .PHONY: test-e2e
 test-e2e: deps testbin ## Run only the end-to-end tests on the full local cluster.
@@ -102,8 +115,10 @@ demo: deps testbin ## The local demo: cluster, Git server, Landfall, a deploy an
 
 ##@ Tools
 
+# Tools are linked without symbol tables and debug information (-s -w): nobody debugs them,
+# and the linker writes a fraction of the bytes.
 $(CONTROLLER_GEN):
-	GOBIN=$(BIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+	GOBIN=$(BIN) go install -ldflags="-s -w" sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
 
 $(GOLANGCI_LINT):
-	GOBIN=$(BIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+	GOBIN=$(BIN) go install -ldflags="-s -w" github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)

@@ -38,6 +38,9 @@ func manyConfigMaps(n int) string {
 // is stored compressed), and a commit keeping 10 prunes the other 9,990 (with the
 // mass-prune guard's consent): the inventory was stored and read back whole.
 func TestStatusFitsTenThousandObjects(t *testing.T) {
+	// In parallel with the other long tests: most of its four minutes the apiserver spends
+	// applying and deleting, while theirs are spent waiting for health and bake times.
+	t.Parallel()
 	const total, kept = 10_000, 10
 	g := NewWithT(t)
 	e := shared(t)

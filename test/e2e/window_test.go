@@ -20,6 +20,7 @@ import (
 // when the window is over (no event, only the clock) the commit is applied; a window added
 // later holds a new push back until it is removed.
 func TestDenyWindow(t *testing.T) {
+	t.Parallel() // most of it is waiting for the window to end
 	g := NewWithT(t)
 	ctx := context.Background()
 	e := shared(t)
