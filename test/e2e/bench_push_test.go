@@ -7,16 +7,12 @@ import (
 	"testing"
 	"time"
 
-	. "github.com/onsi/gomega"
-
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
-
-	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 )
 
 // benchPushes is how many pushes the push benchmark measures.
@@ -33,8 +29,7 @@ func BenchmarkPushToApplied(b *testing.B) {
 	web := testdata(b, "web", "apps/bench")
 	f := newFixture(b, e, stampFiles(b, web, 0))
 	target := f.ns + "-bench"
-	app := f.application(b, "bench", "apps/bench", []landfallv1.Environment{{Name: "bench", Namespace: target}}, nil)
-	NewWithT(b).Eventually(func(g Gomega) { expectSynced(g, f.get(g, app), f.srv.Head(b, "refs/heads/main")) }, timeout, poll).Should(Succeed())
+	f.syncedApplication(b, "bench", "apps/bench", "bench", target)
 	resources := []schema.GroupVersionResource{{Group: "apps", Version: "v1", Resource: "deployments"},
 		{Version: "v1", Resource: "services"}, {Version: "v1", Resource: "configmaps"}}
 	waitCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)

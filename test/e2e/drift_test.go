@@ -23,8 +23,7 @@ func TestScaleByHand(t *testing.T) {
 	e := shared(t)
 	f := newFixture(t, e, testdata(t, "web", "apps/web"))
 	target := f.ns + "-staging"
-	app := f.application(t, "web", "apps/web", []landfallv1.Environment{{Name: "staging", Namespace: target}}, nil)
-	g.Eventually(func(g Gomega) { expectSynced(g, f.get(g, app), f.srv.Head(t, "refs/heads/main")) }, timeout, poll).Should(Succeed())
+	app := f.syncedApplication(t, "web", "apps/web", "staging", target)
 	waitRolledOut(g, e.k8s, target, "web", 2)
 
 	scaled := time.Now()

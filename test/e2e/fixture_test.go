@@ -124,6 +124,16 @@ func (f *fixture) application(tb testing.TB, name, path string, envs []landfallv
 	return app
 }
 
+// syncedApplication creates an Application of one environment, env, deploying path to
+// target, and waits until it runs Git's head.
+func (f *fixture) syncedApplication(tb testing.TB, name, path, env, target string) *landfallv1.Application {
+	tb.Helper()
+	app := f.application(tb, name, path, []landfallv1.Environment{{Name: env, Namespace: target}}, nil)
+	NewWithT(tb).Eventually(func(g Gomega) { expectSynced(g, f.get(g, app), f.srv.Head(tb, "refs/heads/main")) }, timeout, poll).
+		Should(Succeed())
+	return app
+}
+
 // push commits change on main, pushes it and sends the signed webhook, as a Git host would.
 func (f *fixture) push(tb testing.TB, change func(dir string)) string {
 	tb.Helper()

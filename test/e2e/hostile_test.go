@@ -108,8 +108,7 @@ func BenchmarkPushDuringAttack(b *testing.B) {
 	}
 	f := newFixture(b, e, files)
 	target := f.ns + "-bench"
-	app := f.application(b, "bench", "apps/bench", []landfallv1.Environment{{Name: "bench", Namespace: target}}, nil)
-	NewWithT(b).Eventually(func(g Gomega) { expectSynced(g, f.get(g, app), f.srv.Head(b, "refs/heads/main")) }, timeout, poll).Should(Succeed())
+	f.syncedApplication(b, "bench", "apps/bench", "bench", target)
 	resources := []schema.GroupVersionResource{{Group: "apps", Version: "v1", Resource: "deployments"},
 		{Version: "v1", Resource: "services"}, {Version: "v1", Resource: "configmaps"}}
 	waitCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)

@@ -31,8 +31,7 @@ func TestAPIServerOutage(t *testing.T) {
 	e := newEnv(t, "outage")
 	f := newFixture(t, e, configMaps(outageObjects, "1"))
 	target := f.ns + "-staging"
-	app := f.application(t, "many", "apps/many", []landfallv1.Environment{{Name: "staging", Namespace: target}}, nil)
-	g.Eventually(func(g Gomega) { expectSynced(g, f.get(g, app), f.srv.Head(t, "refs/heads/main")) }, timeout, poll).Should(Succeed())
+	app := f.syncedApplication(t, "many", "apps/many", "staging", target)
 	before, rv := configMapUIDs(g, e.k8s, target)
 	g.Expect(before).To(HaveLen(outageObjects))
 

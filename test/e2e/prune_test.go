@@ -33,8 +33,7 @@ func TestPruneTakesOnlyWhatLandfallMade(t *testing.T) {
 	files["apps/web/extra.yaml"] = string(extra)
 	f := newFixture(t, e, files)
 	target := f.ns + "-staging"
-	app := f.application(t, "web", "apps/web", []landfallv1.Environment{{Name: "staging", Namespace: target}}, nil)
-	g.Eventually(func(g Gomega) { expectSynced(g, f.get(g, app), f.srv.Head(t, "refs/heads/main")) }, timeout, poll).Should(Succeed())
+	app := f.syncedApplication(t, "web", "apps/web", "staging", target)
 
 	copied := map[string]string{landfallv1.LabelManaged: "true", landfallv1.LabelApplication: f.ns + ".web",
 		landfallv1.LabelEnvironment: "staging"}
@@ -124,8 +123,7 @@ func TestApplyErrorPrunesNothing(t *testing.T) {
 	good["apps/web/extra.yaml"] = string(extra)
 	f := newFixture(t, e, good)
 	target := f.ns + "-staging"
-	app := f.application(t, "web", "apps/web", []landfallv1.Environment{{Name: "staging", Namespace: target}}, nil)
-	g.Eventually(func(g Gomega) { expectSynced(g, f.get(g, app), f.srv.Head(t, "refs/heads/main")) }, timeout, poll).Should(Succeed())
+	app := f.syncedApplication(t, "web", "apps/web", "staging", target)
 
 	// ConfigMaps are applied before Services: the new greeting lands, the Service is refused.
 	bad := map[string]string{
