@@ -68,6 +68,12 @@ func BenchmarkHostileRender(b *testing.B) {
 			input func(testing.TB) Input
 		}{"schema-" + s.name, func(tb testing.TB) Input { return chartWithSchema(tb, s.schema) }})
 	}
+	for _, v := range valuesBombs {
+		cases = append(cases, struct {
+			name  string
+			input func(testing.TB) Input
+		}{"values-" + strings.ReplaceAll(v.name, " ", "-"), v.in})
+	}
 	for _, k := range kustomizeBombs {
 		cases = append(cases, struct {
 			name  string
