@@ -79,7 +79,7 @@ func (c *boundedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.n += int64(n)
 	if lim := c.b.sshLimit(c.n); lim != nil {
-		_ = c.Conn.Close()
+		_ = c.Close()
 		return 0, lim
 	}
 	return n, err
