@@ -83,6 +83,12 @@ func TestWaitsEndInAVerdict(t *testing.T) {
 	g.Expect(time.Since(start)).To(BeNumerically("<", 50*time.Second), "ends when Degraded, before --timeout")
 	lf.ok(g, "resume", "shop")
 
+	// A fetch that fails is a failed check too.
+	srv.SetDown(true)
+	out, stderr, code = lf.run("reconcile", "repository", "shop", "--timeout", "60s")
+	g.Expect(code).To(Equal(exitFindings), "stdout %s, stderr %s", out, stderr)
+	g.Expect(stderr).To(HavePrefix("Error: Repository verdicts/shop is not ready: FetchFailed: "))
+
 	// Asking about what is not there is an error (2), not a verdict.
 	_, _, code = lf.run("sync", "no-such-app", "--timeout", "5s")
 	g.Expect(code).To(Equal(exitError))
