@@ -2,7 +2,6 @@ package helm
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -35,7 +34,9 @@ func maskValues(err error, vals any) error {
 	return errors.New(head + masked)
 }
 
-// leafValues lists the scalar values of a values tree as text.
+// leafValues lists the string values of a values tree. Booleans and numbers are left out:
+// "true" or "3" masked in a message would garble the author's words more often than they
+// hide a secret.
 func leafValues(v any) []string {
 	var out []string
 	var walk func(v any)
@@ -51,9 +52,8 @@ func leafValues(v any) []string {
 			for _, e := range v {
 				walk(e)
 			}
-		case nil:
-		default:
-			out = append(out, fmt.Sprint(v))
+		case string:
+			out = append(out, v)
 		}
 	}
 	walk(v)

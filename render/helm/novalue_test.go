@@ -82,3 +82,13 @@ func TestFailMessagesDoNotQuoteValues(t *testing.T) {
 		})
 	}
 }
+
+// Booleans and numbers are not masked: the author's "must be true" stays readable.
+func TestFailMessagesKeepBooleans(t *testing.T) {
+	err := renderChart(t, map[string]string{"Chart.yaml": chartYAML,
+		"templates/cm.yaml": `{{ if .Values.on }}{{ fail "tls.enabled must be true when on is true" }}{{ end }}`},
+		map[string]any{"on": true, "replicas": 1000})
+	if err == nil || !strings.Contains(err.Error(), "must be true when on is true") {
+		t.Fatalf("err = %v", err)
+	}
+}
