@@ -83,13 +83,16 @@ func (r *ApplicationReconciler) syncEnvironment(ctx context.Context, app *landfa
 	now := r.clock()
 	h := r.observeHealth(ctx, dest, st)
 	st.Health = landfallv1.Health(h.Status)
-	verdict := r.analyze(ctx, app, st, now)
+	if err := checkQueries(app, env); err != nil {
+		return failed(landfallv1.ReasonInvalidSpec, err, true)
+	}
+	verdict := r.analyze(ctx, app, env, st, now)
 	var out envOutcome
 	// Promotion and the end of a bake are bookkeeping: plan again at once, so a revision
 	// without a bake time reaches the next environment in the same pass.
 	for range 3 {
 		dec, err := rollout.Plan(rollout.Input{Policy: policyOf(app, env), Progress: progressOf(st), Desired: desired,
-			Pinned: st.PinnedRevision, Health: h.Status, Analysis: verdict, Now: now})
+			Pinned: st.PinnedRevision, Health: h.Status, Analysis: verdict, ApprovedSteps: approvedSteps(app, env, st, now), Now: now})
 		if err != nil {
 			return failed(landfallv1.ReasonInvalidSpec, err, true)
 		}

@@ -3,6 +3,8 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
+	"text/template"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,14 +26,14 @@ func policyOf(app *landfallv1.Application, env *landfallv1.Environment) rollout.
 	if env.BakeTime != nil {
 		p.BakeTime = env.BakeTime.Duration
 	}
-	spec := app.Spec.Rollout
+	spec := rolloutOf(app, env)
 	if spec == nil {
 		return p
 	}
 	if spec.Strategy == landfallv1.RolloutCanary {
 		p.Strategy = rollout.Canary
 		for _, s := range spec.Steps {
-			step := rollout.Step{Weight: s.Weight}
+			step := rollout.Step{Weight: s.Weight, RequireApproval: s.RequireApproval}
 			if s.Pause != nil {
 				step.Pause = s.Pause.Duration
 			}
@@ -45,6 +47,14 @@ func policyOf(app *landfallv1.Application, env *landfallv1.Environment) rollout.
 		p.AutoRollback = *spec.AutoRollback
 	}
 	return p
+}
+
+// rolloutOf is an environment's rollout spec: its own, else the Application's.
+func rolloutOf(app *landfallv1.Application, env *landfallv1.Environment) *landfallv1.RolloutSpec {
+	if env.Rollout != nil {
+		return env.Rollout
+	}
+	return app.Spec.Rollout
 }
 
 // progressOf reads the planner's progress from an environment's status.
@@ -122,17 +132,20 @@ func (r *ApplicationReconciler) observeHealth(ctx context.Context, dest *destina
 }
 
 // analyze measures the metrics that are due and returns the overall verdict of the step.
-func (r *ApplicationReconciler) analyze(ctx context.Context, app *landfallv1.Application, st *landfallv1.EnvironmentStatus, now time.Time) rollout.Verdict {
-	if !analyzing(app, st) {
+func (r *ApplicationReconciler) analyze(ctx context.Context, app *landfallv1.Application, env *landfallv1.Environment,
+	st *landfallv1.EnvironmentStatus, now time.Time) rollout.Verdict {
+	spec := rolloutOf(app, env)
+	if !analyzing(spec, st) {
 		return rollout.VerdictNone
 	}
 	var metrics []analysis.Metric
 	var states []analysis.State
-	for _, spec := range app.Spec.Rollout.Analysis {
-		m := metricOf(spec)
-		s := analysisStateOf(st.Rollout.Analysis, spec.Name)
+	for _, a := range spec.Analysis {
+		m := metricOf(a)
+		s := analysisStateOf(st.Rollout.Analysis, a.Name)
 		if due, _ := s.Due(m, now); due {
-			s = r.measure(ctx, spec, m, s, now)
+			m.Query, _ = expandQuery(a.Prometheus.Query, app, env) // checked before planning
+			s = r.measure(ctx, a, m, s, now)
 		}
 		metrics, states = append(metrics, m), append(states, s)
 	}
@@ -140,9 +153,42 @@ func (r *ApplicationReconciler) analyze(ctx context.Context, app *landfallv1.App
 	return rollout.Verdict(analysis.Overall(metrics, states))
 }
 
+// queryVars are what an analysis query may name: {{ .Namespace }} and the like.
+type queryVars struct{ Namespace, Environment, Application string }
+
+// expandQuery fills an analysis query's variables in for env. Only the fields of
+// queryVars exist; anything else is an error the user must fix.
+func expandQuery(query string, app *landfallv1.Application, env *landfallv1.Environment) (string, error) {
+	if !strings.Contains(query, "{{") {
+		return query, nil
+	}
+	tpl, err := template.New("query").Option("missingkey=error").Parse(query)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	err = tpl.Execute(&b, queryVars{Namespace: env.Namespace, Environment: env.Name, Application: app.Name})
+	return b.String(), err
+}
+
+// checkQueries refuses an environment whose analysis queries do not expand.
+func checkQueries(app *landfallv1.Application, env *landfallv1.Environment) error {
+	spec := rolloutOf(app, env)
+	if spec == nil {
+		return nil
+	}
+	for _, a := range spec.Analysis {
+		if _, err := expandQuery(a.Prometheus.Query, app, env); err != nil {
+			return fmt.Errorf("analysis %s of environment %s: the query's variables are {{ .Namespace }}, "+
+				"{{ .Environment }} and {{ .Application }}: %w", a.Name, env.Name, err)
+		}
+	}
+	return nil
+}
+
 // analyzing reports whether the environment's rollout is in a phase that analysis gates.
-func analyzing(app *landfallv1.Application, st *landfallv1.EnvironmentStatus) bool {
-	if app.Spec.Rollout == nil || len(app.Spec.Rollout.Analysis) == 0 || st.Rollout == nil {
+func analyzing(spec *landfallv1.RolloutSpec, st *landfallv1.EnvironmentStatus) bool {
+	if spec == nil || len(spec.Analysis) == 0 || st.Rollout == nil {
 		return false
 	}
 	phase := st.Rollout.Phase
@@ -153,13 +199,13 @@ func analyzing(app *landfallv1.Application, st *landfallv1.EnvironmentStatus) bo
 // gates nothing now. A step waiting for a conclusive analysis changes nothing in the
 // cluster, so no watch event brings the Application back: without this bound the next
 // measurement would wait for the end of the step's wait, not for the metric's interval.
-func nextMeasurement(app *landfallv1.Application, st *landfallv1.EnvironmentStatus, now time.Time) time.Time {
-	if !analyzing(app, st) {
+func nextMeasurement(spec *landfallv1.RolloutSpec, st *landfallv1.EnvironmentStatus, now time.Time) time.Time {
+	if !analyzing(spec, st) {
 		return time.Time{}
 	}
 	var next time.Time
-	for _, spec := range app.Spec.Rollout.Analysis {
-		_, due := analysisStateOf(st.Rollout.Analysis, spec.Name).Due(metricOf(spec), now)
+	for _, a := range spec.Analysis {
+		_, due := analysisStateOf(st.Rollout.Analysis, a.Name).Due(metricOf(a), now)
 		if next.IsZero() || due.Before(next) {
 			next = due
 		}

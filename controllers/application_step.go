@@ -7,10 +7,13 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
@@ -36,6 +39,9 @@ type envSync struct {
 	// sensitive are the clear values of the SOPS files rendered in this pass, masked out of
 	// every message (an apiserver refusal quotes the value it refuses).
 	sensitive []string
+	// counted names the autoscaled Deployments the objects of the step give a count (see
+	// rollout.Counted): applied although an autoscaler targets them.
+	counted map[string]bool
 }
 
 // waitForHealth is how soon a step waiting for health looks again; watch events of the
@@ -62,12 +68,15 @@ func (s *envSync) carryOut(ctx context.Context, dec rollout.Decision, h health.R
 		if out := s.heal(ctx, p.Revision, p.Stable, p.Weight); out.err != nil {
 			return out
 		}
+		if a.Reason == rollout.ReasonAwaitingApproval {
+			return s.awaitStep(p, a.Message)
+		}
 		s.st.Message = a.Message
 		wait := waitForHealth
 		if !a.Until.IsZero() {
 			wait = min(max(time.Until(a.Until), 100*time.Millisecond), time.Minute)
 		}
-		if due := nextMeasurement(s.app, s.st, s.r.clock()); !due.IsZero() {
+		if due := nextMeasurement(rolloutOf(s.app, s.env), s.st, s.r.clock()); !due.IsZero() {
 			wait = min(wait, max(time.Until(due), 100*time.Millisecond))
 		}
 		return envOutcome{blocked: true, reason: landfallv1.ReasonProgressing, message: a.Message, requeue: wait}
@@ -200,7 +209,7 @@ func (s *envSync) step(ctx context.Context, dec rollout.Decision) envOutcome {
 func (s *envSync) rollback(ctx context.Context, dec rollout.Decision, h health.Result) envOutcome {
 	a := dec.Action
 	bad := s.st.Rollout.Revision
-	objs, digest, err := s.objectsFor(ctx, a.Revision, 100)
+	objs, digest, err := s.objectsForStep(ctx, a.Revision, "", 100)
 	if err != nil {
 		return failed(landfallv1.ReasonRolledBack, fmt.Errorf("rolling back to %s: %w", a.Revision, err), false)
 	}
@@ -294,15 +303,56 @@ func (s *envSync) fastForward(ctx context.Context, desired string) (envOutcome, 
 // stable revision with canary Deployments of the new one.
 func (s *envSync) objectsForStep(ctx context.Context, revision, stable string, weight int32) ([]*unstructured.Unstructured, string, error) {
 	next, digest, err := s.objectsFor(ctx, revision, 100)
-	if err != nil || weight >= 100 || stable == "" {
-		return next, digest, err
-	}
-	old, _, err := s.objectsFor(ctx, stable, 100)
 	if err != nil {
-		return nil, "", fmt.Errorf("the stable revision for the canary: %w", err)
+		return nil, "", err
 	}
-	objs, err := rollout.CanaryObjects(old, next, weight)
-	return stamp(objs, s.app, s.env.Name), "", err
+	live, err := s.liveReplicas(ctx, next)
+	if err != nil {
+		return nil, "", err
+	}
+	objs := next
+	if weight < 100 && stable != "" {
+		old, _, err := s.objectsFor(ctx, stable, 100)
+		if err != nil {
+			return nil, "", fmt.Errorf("the stable revision for the canary: %w", err)
+		}
+		if objs, err = rollout.CanaryObjects(old, next, weight, live); err != nil {
+			return nil, "", err
+		}
+		objs, digest = stamp(objs, s.app, s.env.Name), ""
+	}
+	objs = rollout.WithLiveReplicas(objs, live)
+	s.counted = rollout.Counted(next, objs)
+	return objs, digest, nil
+}
+
+// liveReplicas reads how many replicas each autoscaled Deployment of objs runs now, its
+// canary's included: the total a canary splits, and the count every apply keeps.
+func (s *envSync) liveReplicas(ctx context.Context, objs []*unstructured.Unstructured) (rollout.Live, error) {
+	live := rollout.Live{}
+	for _, d := range rollout.Autoscaled(objs) {
+		n, found := rollout.Count{}, false
+		for _, name := range []string{d.GetName(), d.GetName() + rollout.CanarySuffix} {
+			dep := &appsv1.Deployment{}
+			err := s.dest.client.Get(ctx, objectKey(d.GetNamespace(), name), dep)
+			switch {
+			case apierrors.IsNotFound(err):
+				continue
+			case err != nil:
+				return nil, fmt.Errorf("reading the replicas of Deployment %s/%s: %w", d.GetNamespace(), name, err)
+			}
+			found = true
+			if name == d.GetName() {
+				n.Stable = ptr.Deref(dep.Spec.Replicas, 1)
+			} else {
+				n.Canary = ptr.Deref(dep.Spec.Replicas, 1)
+			}
+		}
+		if found {
+			live[rollout.LiveKey(d.GetNamespace(), d.GetName())] = n
+		}
+	}
+	return live, nil
 }
 
 // objectsFor returns the stamped objects of a revision: rendered from the checkout when it
@@ -382,7 +432,7 @@ func (s *envSync) apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	if err := s.r.ensureNamespace(ctx, s.dest, app, s.env.Name, s.env.Namespace, s.tenant); err != nil {
 		return failed(landfallv1.ReasonApplyFailed, err, false), nil
 	}
-	mgr, err := s.r.applier(s.dest, app, s.env.Name, objs...)
+	mgr, err := s.r.applierCounting(s.dest, app, s.env.Name, s.counted, objs...)
 	if err != nil {
 		return failed(landfallv1.ReasonApplyFailed, err, false), nil
 	}

@@ -17,12 +17,20 @@ import (
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 	"github.com/landfall-dev/landfall/sync/apply"
+	"github.com/landfall-dev/landfall/sync/rollout"
 )
 
 // applier returns the apply manager of one environment of one Application. The replicas
 // of workloads an HPA scales (in the same set) are left to the HPA: Landfall never fights
 // an autoscaler.
 func (r *ApplicationReconciler) applier(dest *destination, app *landfallv1.Application, env string, objs ...*unstructured.Unstructured) (*apply.Manager, error) {
+	return r.applierCounting(dest, app, env, nil, objs...)
+}
+
+// applierCounting is applier, except that the Deployments named in counted (keyed by
+// rollout.LiveKey) get the count objs gives them: a canary's split of an autoscaled one.
+func (r *ApplicationReconciler) applierCounting(dest *destination, app *landfallv1.Application, env string,
+	counted map[string]bool, objs ...*unstructured.Unstructured) (*apply.Manager, error) {
 	scaled := hpaTargets(objs)
 	return apply.New(dest.client, apply.Options{
 		FieldManager:    landfallv1.FieldManager,
@@ -33,7 +41,7 @@ func (r *ApplicationReconciler) applier(dest *destination, app *landfallv1.Appli
 		ForceAnnotation: landfallv1.AnnotationForce,
 		Force:           app.Annotations[landfallv1.AnnotationForce] == "true",
 		DropFields: func(ref apply.ObjectRef) []string {
-			if scaled[ref.Kind+"/"+ref.Namespace+"/"+ref.Name] {
+			if scaled[ref.Kind+"/"+ref.Namespace+"/"+ref.Name] && !counted[rollout.LiveKey(ref.Namespace, ref.Name)] {
 				return []string{"/spec/replicas"}
 			}
 			return nil

@@ -74,9 +74,14 @@ type EnvironmentStatus struct {
 	// PinnedRevision is set by a manual rollback; the environment stays there until resumed.
 	// +optional
 	PinnedRevision string `json:"pinnedRevision,omitempty"`
-	// AwaitingApproval is the revision waiting for a person's approval (requireApproval).
+	// AwaitingApproval is the revision waiting for a person's approval: to enter the
+	// environment (requireApproval), or to pass a canary step (AwaitingApprovalStep).
 	// +optional
 	AwaitingApproval string `json:"awaitingApproval,omitempty"`
+	// AwaitingApprovalStep is the canary step (0-based) of AwaitingApproval that waits,
+	// when a step requires approval; absent when the revision waits to enter.
+	// +optional
+	AwaitingApprovalStep *int32 `json:"awaitingApprovalStep,omitempty"`
 	// Approval records who approved the environment's newest approved revision, and when.
 	// +optional
 	Approval *Approval `json:"approval,omitempty"`
@@ -122,6 +127,10 @@ type Approval struct {
 	// ApprovedAt is when it was approved.
 	// +optional
 	ApprovedAt *metav1.Time `json:"approvedAt,omitempty"`
+	// Step is the canary step (0-based) approved; absent for an approval of the revision
+	// into the environment (requireApproval).
+	// +optional
+	Step *int32 `json:"step,omitempty"`
 }
 
 // RolloutPhase is where a rollout stands.

@@ -105,6 +105,11 @@ type Environment struct {
 	// approve.landfall.dev/<environment>: <revision>). Pins and rollbacks are not held.
 	// +optional
 	RequireApproval bool `json:"requireApproval,omitempty"`
+
+	// Rollout overrides the Application's rollout for this environment, whole: staging
+	// Rolling with its one replica, production Canary, say.
+	// +optional
+	Rollout *RolloutSpec `json:"rollout,omitempty"`
 }
 
 // EnvironmentTemplate is what an environment renders: shared by Application and Preview.
@@ -222,6 +227,13 @@ type CanaryStep struct {
 	// Pause after the step is healthy, before the next one.
 	// +optional
 	Pause *metav1.Duration `json:"pause,omitempty"`
+	// RequireApproval holds the rollout at this step, once it is healthy, paused and
+	// passing analysis, until a person approves it: `landfall promote APP --env ENV`, or
+	// the annotation approve.landfall.dev/<environment>:
+	// '{"revision":"<revision>","step":<index>}'. Health and analysis still gate it
+	// while it waits.
+	// +optional
+	RequireApproval bool `json:"requireApproval,omitempty"`
 }
 
 // AnalysisMetric is a metric query with a threshold.
@@ -261,7 +273,9 @@ type PrometheusQuery struct {
 	// +kubebuilder:validation:Pattern=`^https?://`
 	// +kubebuilder:validation:MaxLength=1024
 	Address string `json:"address"`
-	// Query in PromQL; it must return one sample.
+	// Query in PromQL; it must return one sample. {{ .Namespace }}, {{ .Environment }}
+	// and {{ .Application }} stand for the environment's namespace, the environment's
+	// name and the Application's name, so one query serves every environment.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=4096
 	Query string `json:"query"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,16 +33,22 @@ func newPromoteCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			revision, err := awaitingApproval(app, env)
+			revision, step, err := awaitingApproval(app, env)
 			if err != nil {
 				return err
 			}
-			note, _ := json.Marshal(map[string]string{"revision": revision, "by": whoAmI(cmd.Context(), c),
-				"at": time.Now().UTC().Format(time.RFC3339)})
+			approval := map[string]any{"revision": revision, "by": whoAmI(cmd.Context(), c),
+				"at": time.Now().UTC().Format(time.RFC3339)}
+			what := revision
+			if step != nil {
+				approval["step"] = *step
+				what = fmt.Sprintf("step %d of %s", *step, revision)
+			}
+			note, _ := json.Marshal(approval)
 			if err := annotate(cmd.Context(), c, app, landfallv1.AnnotationApprovePrefix+env, string(note)); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s %s: %s approved\n", app.Namespace, app.Name, env, revision)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s %s: %s approved\n", app.Namespace, app.Name, env, what)
 			if timeout == 0 {
 				return nil
 			}
@@ -53,24 +60,34 @@ func newPromoteCmd() *cobra.Command {
 	return cmd
 }
 
-// awaitingApproval returns the revision that waits for env's approval, refusing an
-// environment that does not require approval or has nothing waiting.
-func awaitingApproval(app *landfallv1.Application, env string) (string, error) {
+// awaitingApproval returns the revision that waits for env's approval, and the canary
+// step of it when a step waits, refusing an environment where nothing requires approval
+// or nothing waits.
+func awaitingApproval(app *landfallv1.Application, env string) (string, *int32, error) {
 	for _, e := range app.Spec.Environments {
 		if e.Name != env {
 			continue
 		}
-		if !e.RequireApproval {
-			return "", fmt.Errorf("environment %s of application %s does not require approval", env, app.Name)
-		}
 		for _, st := range app.Status.Environments {
 			if st.Name == env && st.AwaitingApproval != "" {
-				return st.AwaitingApproval, nil
+				return st.AwaitingApproval, st.AwaitingApprovalStep, nil
 			}
 		}
-		return "", fmt.Errorf("no revision waits for approval in environment %s of application %s", env, app.Name)
+		if !e.RequireApproval && !stepRequiresApproval(app, &e) {
+			return "", nil, fmt.Errorf("environment %s of application %s does not require approval", env, app.Name)
+		}
+		return "", nil, fmt.Errorf("no revision waits for approval in environment %s of application %s", env, app.Name)
 	}
-	return "", fmt.Errorf("application %s has no environment %q", app.Name, env)
+	return "", nil, fmt.Errorf("application %s has no environment %q", app.Name, env)
+}
+
+// stepRequiresApproval reports whether a canary step of env's rollout requires approval.
+func stepRequiresApproval(app *landfallv1.Application, env *landfallv1.Environment) bool {
+	spec := app.Spec.Rollout
+	if env.Rollout != nil {
+		spec = env.Rollout
+	}
+	return spec != nil && slices.ContainsFunc(spec.Steps, func(s landfallv1.CanaryStep) bool { return s.RequireApproval })
 }
 
 // whoAmI asks the apiserver who the caller is, for the approval's record; "" when it

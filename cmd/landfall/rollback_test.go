@@ -50,18 +50,29 @@ func TestRollbackTarget(t *testing.T) {
 func TestAwaitingApproval(t *testing.T) {
 	app := &landfallv1.Application{}
 	app.Name = "shop"
-	app.Spec.Environments = []landfallv1.Environment{{Name: "staging"}, {Name: "production", RequireApproval: true}}
-	if _, err := awaitingApproval(app, "staging"); err == nil || !strings.Contains(err.Error(), "does not require approval") {
+	app.Spec.Environments = []landfallv1.Environment{{Name: "staging"}, {Name: "production", RequireApproval: true},
+		{Name: "canary", Rollout: &landfallv1.RolloutSpec{Strategy: landfallv1.RolloutCanary,
+			Steps: []landfallv1.CanaryStep{{Weight: 25, RequireApproval: true}}}}}
+	if _, _, err := awaitingApproval(app, "staging"); err == nil || !strings.Contains(err.Error(), "does not require approval") {
 		t.Errorf("staging: %v", err)
 	}
-	if _, err := awaitingApproval(app, "prod"); err == nil || !strings.Contains(err.Error(), `no environment "prod"`) {
+	if _, _, err := awaitingApproval(app, "prod"); err == nil || !strings.Contains(err.Error(), `no environment "prod"`) {
 		t.Errorf("prod: %v", err)
 	}
-	if _, err := awaitingApproval(app, "production"); err == nil || !strings.Contains(err.Error(), "no revision waits") {
-		t.Errorf("production, nothing waiting: %v", err)
+	for _, env := range []string{"production", "canary"} {
+		if _, _, err := awaitingApproval(app, env); err == nil || !strings.Contains(err.Error(), "no revision waits") {
+			t.Errorf("%s, nothing waiting: %v", env, err)
+		}
 	}
-	app.Status.Environments = []landfallv1.EnvironmentStatus{{Name: "production", AwaitingApproval: "main@sha1:1111111111111111111111111111111111111111"}}
-	if got, err := awaitingApproval(app, "production"); err != nil || got != app.Status.Environments[0].AwaitingApproval {
-		t.Errorf("production = %q, %v", got, err)
+	step := int32(0)
+	app.Status.Environments = []landfallv1.EnvironmentStatus{
+		{Name: "production", AwaitingApproval: "main@sha1:1111111111111111111111111111111111111111"},
+		{Name: "canary", AwaitingApproval: "main@sha1:2222222222222222222222222222222222222222", AwaitingApprovalStep: &step},
+	}
+	if got, s, err := awaitingApproval(app, "production"); err != nil || got != app.Status.Environments[0].AwaitingApproval || s != nil {
+		t.Errorf("production = %q, %v, %v", got, s, err)
+	}
+	if got, s, err := awaitingApproval(app, "canary"); err != nil || got != app.Status.Environments[1].AwaitingApproval || s == nil || *s != 0 {
+		t.Errorf("canary = %q, %v, %v; want its step 0", got, s, err)
 	}
 }

@@ -18,9 +18,12 @@ const CanarySuffix = "-canary"
 // CanaryObjects returns what to apply at a canary step of weight percent (below 100):
 // every object of next, except that each Deployment whose pod template changed since
 // stable keeps its stable template with fewer replicas, and a canary Deployment runs the
-// new template with the rest, so the total stays. Objects only stable has stay until the
-// promotion prunes them. It is pure; the inputs are not changed.
-func CanaryObjects(stable, next []*unstructured.Unstructured, weight int32) ([]*unstructured.Unstructured, error) {
+// new template with the rest, so the total stays. The total of an autoscaled Deployment
+// (rendered without spec.replicas) is its live count, the canary's included, and the
+// autoscalers targeting it are narrowed by the canary's share (see lowerAutoscalers).
+// Objects only stable has stay until the promotion prunes them. It is pure; the inputs
+// are not changed.
+func CanaryObjects(stable, next []*unstructured.Unstructured, weight int32, live Live) ([]*unstructured.Unstructured, error) {
 	if weight >= 100 {
 		return next, nil
 	}
@@ -30,6 +33,7 @@ func CanaryObjects(stable, next []*unstructured.Unstructured, weight int32) ([]*
 	}
 	var out []*unstructured.Unstructured
 	seen := map[string]bool{}
+	canaries := map[string]int32{}
 	for _, n := range next {
 		key := objectKey(n)
 		seen[key] = true
@@ -38,12 +42,14 @@ func CanaryObjects(stable, next []*unstructured.Unstructured, weight int32) ([]*
 			out = append(out, n)
 			continue
 		}
-		pair, err := splitDeployment(s, n, weight)
+		pair, err := splitDeployment(s, n, totalOf(n, live), weight)
 		if err != nil {
 			return nil, err
 		}
+		canaries[LiveKey(n.GetNamespace(), n.GetName())] = replicasOf(pair[1])
 		out = append(out, pair...)
 	}
+	lowerAutoscalers(out, canaries)
 	for _, s := range stable {
 		if !seen[objectKey(s)] {
 			out = append(out, s)
@@ -52,9 +58,9 @@ func CanaryObjects(stable, next []*unstructured.Unstructured, weight int32) ([]*
 	return out, nil
 }
 
-// splitDeployment returns the stable Deployment scaled down and its canary.
-func splitDeployment(stable, next *unstructured.Unstructured, weight int32) ([]*unstructured.Unstructured, error) {
-	total := replicasOf(next)
+// splitDeployment returns the stable Deployment scaled down and its canary, of total
+// replicas between them.
+func splitDeployment(stable, next *unstructured.Unstructured, total, weight int32) ([]*unstructured.Unstructured, error) {
 	canaryN, stableN := SplitReplicas(total, weight)
 	s := stable.DeepCopy()
 	if err := unstructured.SetNestedField(s.Object, int64(stableN), "spec", "replicas"); err != nil {
@@ -83,8 +89,8 @@ func splitDeployment(stable, next *unstructured.Unstructured, weight int32) ([]*
 }
 
 func replicasOf(d *unstructured.Unstructured) int32 {
-	n, found, err := unstructured.NestedInt64(d.Object, "spec", "replicas")
-	if !found || err != nil {
+	n, ok := intField(d, "spec", "replicas")
+	if !ok {
 		return 1 // the Deployment default
 	}
 	return int32(n)

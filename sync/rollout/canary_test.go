@@ -41,7 +41,7 @@ func TestCanaryObjects(t *testing.T) {
 		configMap("old", "x"), configMap("cfg", "1")}
 	next := []*unstructured.Unstructured{deployment("web", "web:v2", 4), deployment("api", "api:v1", 2), configMap("cfg", "2")}
 
-	out, err := CanaryObjects(stable, next, 25)
+	out, err := CanaryObjects(stable, next, 25, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestCanaryObjects(t *testing.T) {
 
 func TestCanaryObjectsFullWeight(t *testing.T) {
 	next := []*unstructured.Unstructured{deployment("web", "web:v2", 4)}
-	out, err := CanaryObjects([]*unstructured.Unstructured{deployment("web", "web:v1", 4)}, next, 100)
+	out, err := CanaryObjects([]*unstructured.Unstructured{deployment("web", "web:v1", 4)}, next, 100, nil)
 	if err != nil || len(out) != 1 || out[0] != next[0] {
 		t.Fatalf("weight 100 must return next as is: %v, %v", out, err)
 	}

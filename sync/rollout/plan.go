@@ -69,7 +69,9 @@ type Input struct {
 	Pinned   string // a revision a user pinned by a manual rollback; "" when none
 	Health   health.Status
 	Analysis Verdict // "" counts as VerdictNone
-	Now      time.Time
+	// ApprovedSteps are the steps of Progress.Revision a person approved.
+	ApprovedSteps []int
+	Now           time.Time
 }
 
 // ActionKind is what the controller does next.
@@ -113,6 +115,7 @@ const (
 	ReasonAnalysisFailed   Reason = "AnalysisFailed"
 	ReasonRevisionFailed   Reason = "RevisionFailed"
 	ReasonPinned           Reason = "Pinned"
+	ReasonAwaitingApproval Reason = "AwaitingApproval"
 	ReasonUpToDate         Reason = "UpToDate"
 )
 

@@ -33,6 +33,9 @@ type Step struct {
 	Weight int32
 	// Pause is how long the step must stay healthy before the next one.
 	Pause time.Duration
+	// RequireApproval holds the rollout at the step, after its pause and analysis, until
+	// Input.ApprovedSteps names it.
+	RequireApproval bool
 }
 
 // Policy is the rollout policy of one environment, translated from the Application spec.

@@ -39,6 +39,10 @@ func advance(in Input, pinned bool) Decision {
 		next.Phase = PhaseAnalyzing
 		return wait(next, deadline, ReasonAnalysisPending, "step %d (%d%%) waits for a conclusive analysis", i, cur.Weight)
 	}
+	if cur.RequireApproval && !slices.Contains(in.ApprovedSteps, i) {
+		next.Phase = PhasePaused
+		return wait(next, time.Time{}, ReasonAwaitingApproval, "step %d (%d%%) of %s waits for approval", i, cur.Weight, p.Revision)
+	}
 	if i+1 < len(steps) {
 		s := steps[i+1]
 		next.Step, next.Weight, next.Phase = i+1, s.Weight, PhaseProgressing
