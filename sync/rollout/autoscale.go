@@ -77,32 +77,27 @@ func totalOf(next *unstructured.Unstructured, live Live) int32 {
 	return replicasOf(next)
 }
 
-// lowerAutoscalers narrows each HorizontalPodAutoscaler of objs that targets a split
-// Deployment by the replicas its canary runs (canary, keyed by LiveKey), so the
-// autoscaler's range keeps the stable at its share instead of scaling it back up: the
-// autoscaler still moves the stable with the load, which changes the live total, which
-// the next split follows. Changed objects are copies.
-func lowerAutoscalers(objs []*unstructured.Unstructured, canary map[string]int32) {
+// holdAutoscalers pins each HorizontalPodAutoscaler of objs that targets a split
+// Deployment to the stable's share (stable, keyed by LiveKey): minReplicas and maxReplicas
+// both that count. The autoscaler computes its count from every pod its target's selector
+// matches, the canary's included, but writes it to the stable alone, so left free it
+// would scale the stable back up to the whole. Held, it keeps the split still until the
+// promotion gives it its range back. A stable of zero replicas holds it at one: an
+// autoscaler does not scale a target at zero. Changed objects are copies.
+func holdAutoscalers(objs []*unstructured.Unstructured, stable map[string]int32) {
 	for i, o := range objs {
 		gvk := o.GroupVersionKind()
 		if gvk.Group != "autoscaling" || gvk.Kind != "HorizontalPodAutoscaler" {
 			continue
 		}
 		ref, _, _ := unstructured.NestedStringMap(o.Object, "spec", "scaleTargetRef")
-		c, ok := canary[LiveKey(o.GetNamespace(), ref["name"])]
+		n, ok := stable[LiveKey(o.GetNamespace(), ref["name"])]
 		if !ok || ref["kind"] != "Deployment" {
 			continue
 		}
-		lowMin, ok := intField(o, "spec", "minReplicas")
-		if !ok {
-			lowMin = 1 // the autoscaler's default
-		}
-		lowMax, _ := intField(o, "spec", "maxReplicas")
-		lowMin = max(1, lowMin-int64(c))
-		lowMax = max(lowMin, lowMax-int64(c))
 		h := o.DeepCopy()
-		_ = unstructured.SetNestedField(h.Object, lowMin, "spec", "minReplicas")
-		_ = unstructured.SetNestedField(h.Object, lowMax, "spec", "maxReplicas")
+		_ = unstructured.SetNestedField(h.Object, int64(max(1, n)), "spec", "minReplicas")
+		_ = unstructured.SetNestedField(h.Object, int64(max(1, n)), "spec", "maxReplicas")
 		objs[i] = h
 	}
 }

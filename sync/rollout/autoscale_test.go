@@ -32,9 +32,8 @@ func bounds(h *unstructured.Unstructured) [2]int64 {
 }
 
 // TestCanaryOfAutoscaledDeployment: the total of a Deployment without spec.replicas is
-// its live count, not the default of one; the autoscaler targeting it is narrowed by the
-// canary's share so it does not scale the stable back up; the shares follow the live
-// count when the autoscaler changes it.
+// its live count, not the default of one, whatever that count is; the autoscaler
+// targeting it is held at the stable's share so it does not scale the stable back up.
 func TestCanaryOfAutoscaledDeployment(t *testing.T) {
 	stable := []*unstructured.Unstructured{autoscaled("web", "web:v1"), hpa("web", 3, 12)}
 	next := []*unstructured.Unstructured{autoscaled("web", "web:v2"), hpa("web", 3, 12)}
@@ -44,10 +43,10 @@ func TestCanaryOfAutoscaledDeployment(t *testing.T) {
 		canary, stable int32
 		hpa            [2]int64
 	}{
-		{live: 4, weight: 25, canary: 1, stable: 3, hpa: [2]int64{2, 11}},
-		{live: 4, weight: 50, canary: 2, stable: 2, hpa: [2]int64{1, 10}},
-		{live: 8, weight: 25, canary: 2, stable: 6, hpa: [2]int64{1, 10}}, // the autoscaler doubled it
-		{live: 1, weight: 50, canary: 1, stable: 0, hpa: [2]int64{2, 11}},
+		{live: 4, weight: 25, canary: 1, stable: 3, hpa: [2]int64{3, 3}},
+		{live: 4, weight: 50, canary: 2, stable: 2, hpa: [2]int64{2, 2}},
+		{live: 8, weight: 25, canary: 2, stable: 6, hpa: [2]int64{6, 6}},
+		{live: 1, weight: 50, canary: 1, stable: 0, hpa: [2]int64{1, 1}}, // an autoscaler leaves a target at zero alone
 	} {
 		out, err := CanaryObjects(stable, next, tc.weight, Live{LiveKey("shop", "web"): {Stable: tc.live - 1, Canary: 1}})
 		if err != nil {

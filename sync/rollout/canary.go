@@ -20,7 +20,7 @@ const CanarySuffix = "-canary"
 // stable keeps its stable template with fewer replicas, and a canary Deployment runs the
 // new template with the rest, so the total stays. The total of an autoscaled Deployment
 // (rendered without spec.replicas) is its live count, the canary's included, and the
-// autoscalers targeting it are narrowed by the canary's share (see lowerAutoscalers).
+// autoscalers targeting it are held at the stable's share (see holdAutoscalers).
 // Objects only stable has stay until the promotion prunes them. It is pure; the inputs
 // are not changed.
 func CanaryObjects(stable, next []*unstructured.Unstructured, weight int32, live Live) ([]*unstructured.Unstructured, error) {
@@ -33,7 +33,7 @@ func CanaryObjects(stable, next []*unstructured.Unstructured, weight int32, live
 	}
 	var out []*unstructured.Unstructured
 	seen := map[string]bool{}
-	canaries := map[string]int32{}
+	stables := map[string]int32{}
 	for _, n := range next {
 		key := objectKey(n)
 		seen[key] = true
@@ -46,10 +46,10 @@ func CanaryObjects(stable, next []*unstructured.Unstructured, weight int32, live
 		if err != nil {
 			return nil, err
 		}
-		canaries[LiveKey(n.GetNamespace(), n.GetName())] = replicasOf(pair[1])
+		stables[LiveKey(n.GetNamespace(), n.GetName())] = replicasOf(pair[0])
 		out = append(out, pair...)
 	}
-	lowerAutoscalers(out, canaries)
+	holdAutoscalers(out, stables)
 	for _, s := range stable {
 		if !seen[objectKey(s)] {
 			out = append(out, s)

@@ -117,4 +117,8 @@ func stopEnvs() {
 		e.stop()
 	}
 	started = nil
+	for _, stop := range stops {
+		stop()
+	}
+	stops = nil
 }

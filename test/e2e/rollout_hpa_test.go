@@ -13,8 +13,8 @@ import (
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 )
 
-// hpaReplicas is the autoscaled web's size: its autoscaler's minimum, which the
-// autoscaler keeps without metrics (the test cluster has no metrics API).
+// hpaReplicas is the autoscaled web's size: its autoscaler's minimum, which it keeps while
+// its pods use the CPU it targets (see utilization).
 const hpaReplicas = 4
 
 // autoscaledWebApp is webApp with its count left to a HorizontalPodAutoscaler of 4 to 8
@@ -55,15 +55,16 @@ spec:
 
 // TestCanaryWithAutoscaler: a canary of a Deployment whose HorizontalPodAutoscaler holds
 // it at 4 replicas splits those 4, counted from the Service's EndpointSlices: 1 canary and
-// 3 stable pods at 25%, 2 and 2 at 50%. The autoscaler's range is narrowed by the canary's
-// share, so it never scales the stable back up during a step; promotion leaves 4 pods of
-// the new template and the autoscaler's own range. Each step requires approval, so the
+// 3 stable pods at 25%, 2 and 2 at 50%. The autoscaler is held at the stable's share, so
+// it never scales the stable back up during a step, although it measures every pod (the
+// cluster serves pod metrics); promotion leaves 4 pods of the new template and the
+// autoscaler's own range. Each step requires approval, so the
 // split holds still until counted; `landfall promote` approves it, and status says who
 // approved which step.
 func TestCanaryWithAutoscaler(t *testing.T) {
 	t.Parallel()
 	g := NewWithT(t)
-	e := shared(t)
+	e := withMetrics(t)
 	f := newFixture(t, e, autoscaledWebApp("apps/web", image("v1")))
 	ns := f.ns + "-prod"
 	app := f.application(t, "web", "apps/web", []landfallv1.Environment{{Name: "production", Namespace: ns}},
@@ -90,8 +91,8 @@ func TestCanaryWithAutoscaler(t *testing.T) {
 			g.Expect(replicasOf(deployment(g, e.k8s, ns, "web"))).To(Equal(hpaReplicas - step.canary))
 			h := &autoscalingv2.HorizontalPodAutoscaler{}
 			g.Expect(e.k8s.Get(t.Context(), key(ns, "web"), h)).To(Succeed())
-			g.Expect([]int32{*h.Spec.MinReplicas, h.Spec.MaxReplicas}).To(Equal([]int32{hpaReplicas - step.canary, 8 - step.canary}),
-				"the autoscaler's range is narrowed by the canary's share")
+			g.Expect([]int32{*h.Spec.MinReplicas, h.Spec.MaxReplicas}).To(Equal([]int32{hpaReplicas - step.canary, hpaReplicas - step.canary}),
+				"the autoscaler is held at the stable's share")
 		}, rolloutTimeout, poll).Should(Succeed(), "step %d (%d%%)", step.step, step.weight)
 		out, err := f.cli(t, "promote", "web", "--env", "production")
 		g.Expect(err).NotTo(HaveOccurred(), out)
