@@ -209,4 +209,16 @@ func testRollbackWaits(g Gomega, lf cli) {
 	g.Expect(lf.ok(g, "resume", "shop")).To(Equal("tools/shop resumed\n"))
 	_, _, code := lf.run("rollback", "shop", "--env", "no-such-env", "--timeout", "1s")
 	g.Expect(code).To(Equal(exitError))
+
+	// Bad input is refused with a message, and nothing is written: no pin appears.
+	for _, args := range [][]string{
+		{"--env", "staging", "--to", "main@sha1:4444444444444444444444444444444444444444"},
+		{"--env", "no-such-env"},
+	} {
+		_, stderr, code := lf.run(append([]string{"rollback", "shop"}, args...)...)
+		g.Expect(code).To(Equal(exitError), "rollback %v", args)
+		g.Expect(stderr).To(Or(ContainSubstring("not in the history"), ContainSubstring(`no environment "no-such-env"`)), "rollback %v", args)
+	}
+	g.Expect(lf.ok(g, "get", "application", "shop", "-o", "jsonpath={.metadata.annotations}")).NotTo(ContainSubstring("pin.landfall.dev"),
+		"a refused rollback pins nothing")
 }

@@ -79,3 +79,47 @@ func TestImmutableChange(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(after.GetUID()).To(Equal(claim.GetUID()), "the claim is left alone")
 }
+
+func definition(t testing.TB, n int64, scope string) *unstructured.Unstructured {
+	return obj(t, `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets%[1]d.force.example.test}
+spec:
+  group: force.example.test
+  scope: %[2]s
+  names: {plural: widgets%[1]d, singular: widget%[1]d, kind: Widget%[1]d, listKind: Widget%[1]dList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`, n, scope)
+}
+
+// TestForceNeverRecreatesDefinitions: a CustomResourceDefinition whose scope changed (an
+// immutable field) is refused even when forced, with a message saying why, and it stays:
+// recreating it would delete every custom resource of it. (A Namespace has no field a
+// manifest can change that the apiserver refuses as immutable, so its refusal is the same
+// rule, unsafeToRecreate, without an apiserver case of its own.)
+func TestForceNeverRecreatesDefinitions(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	m := newManager(t, k8s, "apps/defs/staging", func(o *Options) { o.ForceAnnotation, o.Force = forceKey, true })
+	n := runs.Add(1)
+	crd := definition(t, n, "Namespaced")
+	_, err := m.Apply(ctx, []*unstructured.Unstructured{crd})
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), crd) })
+	first, err := live(ctx, RefOf(crd))
+	g.Expect(err).NotTo(HaveOccurred())
+
+	_, err = m.Apply(ctx, []*unstructured.Unstructured{withAnnotation(definition(t, n, "Cluster"), forceKey, "true")})
+	g.Expect(err).To(MatchError(ErrImmutable))
+	g.Expect(err.Error()).To(And(ContainSubstring("spec.scope"), ContainSubstring("CustomResourceDefinition is never recreated")))
+	after, err := live(ctx, RefOf(crd))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(after.GetUID()).To(Equal(first.GetUID()), "the definition is left alone")
+	scope, _, _ := unstructured.NestedString(after.Object, "spec", "scope")
+	g.Expect(scope).To(Equal("Namespaced"))
+}
