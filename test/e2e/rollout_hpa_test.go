@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,23 +22,8 @@ const hpaReplicas = 4
 // replicas, as the examples' payments chart renders production: no spec.replicas.
 func autoscaledWebApp(dir, image string) map[string]string {
 	files := webApp(dir, image, 1)
-	files[dir+"/deployment.yaml"] = fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  progressDeadlineSeconds: %d
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: web
-        image: %s
-        resources: {requests: {cpu: 100m}}
-`, progressDeadline, image)
+	d := strings.Replace(files[dir+"/deployment.yaml"], "  replicas: 1\n", "", 1)
+	files[dir+"/deployment.yaml"] = d + "        resources: {requests: {cpu: 100m}}\n"
 	files[dir+"/hpa.yaml"] = fmt.Sprintf(`apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata:
