@@ -37,7 +37,7 @@ func TestPaymentsExample(t *testing.T) {
 	t.Parallel()
 	g := NewWithT(t)
 	e := withMetrics(t)
-	f := newFixture(t, e, exampleFiles(t, "shop-config"))
+	f := newFixture(t, e, exampleChart(t, "charts/payments"))
 	staging, production := f.ns+"-shop-staging", f.ns+"-shop-production"
 	requests := &requestCounters{start: time.Now()}
 	requests.serve(staging)
@@ -133,23 +133,6 @@ func (c *requestCounters) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 			fmt.Fprintf(w, "http_requests_total{namespace=%q,app=\"payments\",code=\"500\"} 0\n", name)
 		}
 	}
-}
-
-// exampleFiles returns the files under examples/dir, keyed by their path below it.
-func exampleFiles(tb testing.TB, dir string) map[string]string {
-	tb.Helper()
-	root := filepath.Join(cluster.RepoRoot(), "examples", dir)
-	files := map[string]string{}
-	must(tb, filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(root, p)
-		files[filepath.ToSlash(rel)] = string(b)
-		return err
-	}))
-	return files
 }
 
 // exampleFile reads examples/name, with each old (which must be there) replaced by new.
