@@ -195,17 +195,7 @@ func failoverMidCanary(t *testing.T, r *replicated, f *fixture) {
 		}
 	}
 	g.Expect(starts).To(HaveLen(1), "the 50%% step started once")
-	for _, s := range canaryLog.since(canaryMark) {
-		g.Expect(s.obj.GetUID()).To(Equal(canaryUID), "the canary was not re-created")
-		if !s.deleted {
-			g.Expect(replicasOf(s.obj)).To(Equal(int32(2)), "the canary stayed at 50%% until promotion")
-		}
-	}
-	for _, s := range stableLog.since(stableMark) {
-		g.Expect([]any{replicasOf(s.obj), imageOf(s.obj)}).To(Or(
-			Equal([]any{int32(2), image("v1")}), Equal([]any{int32(canaryReplicas), image("v2")})),
-			"the stable is at 50%% or promoted, nothing else")
-	}
+	expectHeldAtHalf(g, canaryLog.since(canaryMark), canaryUID, stableLog.since(stableMark))
 }
 
 // expectCarriedOn checks from the history and Events that the rollout of revision ran once:

@@ -11,6 +11,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
@@ -110,17 +111,7 @@ func goodCanaryAcrossRestart(t *testing.T, f *fixture, app *landfallv1.Applicati
 			g.Expect(ro.Step).To(BeNumerically(">=", recorded.Step), "step after the restart: %s", ro.Message)
 		}
 	}
-	for _, s := range canaryLog.since(canaryMark) {
-		g.Expect(s.obj.GetUID()).To(Equal(canaryUID), "the canary was not re-created")
-		if !s.deleted {
-			g.Expect(replicasOf(s.obj)).To(Equal(int32(2)), "the canary stayed at 50%% until promotion")
-		}
-	}
-	for _, s := range stableLog.since(stableMark) {
-		g.Expect([]any{replicasOf(s.obj), imageOf(s.obj)}).To(Or(
-			Equal([]any{int32(2), image("v1")}), Equal([]any{int32(canaryReplicas), image("v2")})),
-			"the stable is at 50%% or promoted, nothing else")
-	}
+	expectHeldAtHalf(g, canaryLog.since(canaryMark), canaryUID, stableLog.since(stableMark))
 	return revision
 }
 
@@ -159,6 +150,23 @@ func badCanaryRollsBack(t *testing.T, f *fixture, app *landfallv1.Application, n
 			"available stable pods at %s (spec %d)", s.at.Format(time.RFC3339Nano), replicasOf(d))
 	}
 	g.Expect(lowest).To(Equal(int32(2)), "the stable went down to the 50%% step's count, no lower")
+}
+
+// expectHeldAtHalf checks what a controller that took over at 50% (v1 → v2) did to the
+// Deployments: the canary is the same one, at 50% until promotion removed it, and the
+// stable is at 50% or promoted, never split again.
+func expectHeldAtHalf(g *WithT, canary []observed[*appsv1.Deployment], canaryUID types.UID, stable []observed[*appsv1.Deployment]) {
+	for _, s := range canary {
+		g.Expect(s.obj.GetUID()).To(Equal(canaryUID), "the canary was not re-created")
+		if !s.deleted {
+			g.Expect(replicasOf(s.obj)).To(Equal(int32(2)), "the canary stayed at 50%% until promotion")
+		}
+	}
+	for _, s := range stable {
+		g.Expect([]any{replicasOf(s.obj), imageOf(s.obj)}).To(Or(
+			Equal([]any{int32(2), image("v1")}), Equal([]any{int32(canaryReplicas), image("v2")})),
+			"the stable is at 50%% or promoted, nothing else")
+	}
 }
 
 // expectStep waits until the rollout of revision is at step (weight) with the split live:
