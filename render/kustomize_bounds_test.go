@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/landfall-dev/landfall/render/manifest"
+	"github.com/landfall-dev/landfall/sandbox"
 	"github.com/landfall-dev/landfall/test/memcap"
 )
 
@@ -72,5 +74,43 @@ func TestKustomizeMultiplicationIsBoundedBeforeTheBuild(t *testing.T) {
 	res, err := New().Render(context.Background(), fanOut(t, 3, configMap(10)))
 	if err != nil || len(res.Objects) != 8 {
 		t.Fatalf("a fan-out of 8: %v, %v", err, res)
+	}
+}
+
+// patchFanOut writes a kustomization of n small ConfigMaps and one patch of size bytes that
+// targets them all: the files are small, what krusty builds from them is n × size.
+func patchFanOut(tb testing.TB, n, size int) Input {
+	var cms strings.Builder
+	for i := range n {
+		fmt.Fprintf(&cms, "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-%d\n", i)
+	}
+	root := tb.TempDir()
+	writeFiles(tb, root, map[string]string{
+		"app/kustomization.yaml": "resources:\n- cms.yaml\npatches:\n- path: patch.yaml\n  target:\n    kind: ConfigMap\n",
+		"app/cms.yaml":           cms.String(),
+		"app/patch.yaml":         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: any\ndata:\n  v: " + strings.Repeat("x", size) + "\n",
+	})
+	return Input{Root: root, Path: "app", Namespace: "shop", Revision: "r1"}
+}
+
+// A patch that fans out over every object multiplies while krusty builds, where no count of
+// the files can see it: the render child's bounds (its memory cap and its timeout, whichever
+// comes first: kustomize patches slower than it allocates) fail that render alone, the limit
+// named.
+func TestKustomizePatchFanOutIsBoundedInTheSandbox(t *testing.T) {
+	if memcap.Run(t, renderCap) {
+		return
+	}
+	// 2,000 copies of a 1 MiB patch: 2 GiB built, against a 256 MiB cap and a 5 s timeout.
+	e := sandboxed(t, sandbox.Config{MaxMemory: 256 << 20, Timeout: 5 * time.Second})
+	_, err := e.Render(context.Background(), patchFanOut(t, 2000, 1<<20))
+	named := err != nil && (strings.Contains(err.Error(), "(the memory limit)") || strings.Contains(err.Error(), "(the timeout)"))
+	if !errors.Is(err, manifest.ErrLimit) || !named {
+		t.Fatalf("error = %v, want %v naming the memory limit or the timeout", err, manifest.ErrLimit)
+	}
+	// The same shape at a size that fits renders whole.
+	res, err := e.Render(context.Background(), patchFanOut(t, 20, 10))
+	if err != nil || len(res.Objects) != 20 {
+		t.Fatalf("a patch over 20 ConfigMaps: %v, %v", err, res)
 	}
 }
