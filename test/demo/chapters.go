@@ -67,7 +67,7 @@ func (w *world) badImage(ctx context.Context) (string, error) {
 		return "", err
 	}
 	commit, err := w.pushAndHook(func(dir string) {
-		edit(dir, "apps/shop/overlays/staging/kustomization.yaml", "newTag: 1.1.0", "newTag: bad")
+		edit(dir, "apps/shop/overlays/staging/kustomization.yaml", "newTag: 1.1.0", "newTag: crash")
 	})
 	if err != nil {
 		return "", err

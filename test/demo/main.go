@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/landfall-dev/landfall/test/cluster"
+	"github.com/landfall-dev/landfall/test/metricsapi"
 )
 
 type step struct {
@@ -81,6 +82,25 @@ func (d *demo) story() error {
 	if err := d.run("Install the Landfall CRDs", func() (string, error) { return installCRDs(d.ctx, c) }); err != nil {
 		return err
 	}
+	// The shop's autoscalers are healthy only where metrics are served; kwok's pods have none.
+	stopMetrics := func() {}
+	if err := d.run("Serve the resource metrics API and publish Ingress addresses", func() (string, error) {
+		k8s, err := newClient(c)
+		if err != nil {
+			return "", err
+		}
+		stopMetrics, err = metricsapi.Serve(d.ctx, k8s)
+		if err == nil {
+			ctx, cancel := context.WithCancel(d.ctx)
+			go publishIngresses(ctx, k8s)
+			stop := stopMetrics
+			stopMetrics = func() { cancel(); stop() }
+		}
+		return "metrics.k8s.io Available: every pod at 70% of its CPU request; Ingresses get an address", err
+	}); err != nil {
+		return err
+	}
+	defer stopMetrics()
 	tb := &demoTB{dir: filepath.Join(d.dir, "git")}
 	defer tb.close()
 	w := &world{tb: tb}

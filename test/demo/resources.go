@@ -49,7 +49,7 @@ func (w *world) createResources(ctx context.Context) (string, error) {
 		}
 		names = append(names, o.GetKind()+"/"+o.GetName())
 	}
-	return fmt.Sprintf("%v (bake 5s, canary pauses 3s, health timeout 20s, no analysis: no Prometheus here)", names), nil
+	return fmt.Sprintf("%v (bake 5s, canary pauses 3s, health timeout 2m, no analysis: no Prometheus here, no step approvals)", names), nil
 }
 
 func readDeploy() ([]*unstructured.Unstructured, error) {
@@ -92,15 +92,31 @@ func localize(o *unstructured.Unstructured, url string) error {
 				}
 			}
 		}
-		if r, ok := spec["rollout"].(map[string]any); ok {
-			r["healthTimeout"] = "20s"
-			delete(r, "analysis")
-			if steps, ok := r["steps"].([]any); ok {
-				for _, s := range steps {
-					s.(map[string]any)["pause"] = "3s"
-				}
+		shorten(spec["rollout"])
+		if envs, ok := spec["environments"].([]any); ok {
+			for _, e := range envs {
+				shorten(e.(map[string]any)["rollout"])
 			}
 		}
 	}
 	return unstructured.SetNestedMap(o.Object, spec, "spec")
+}
+
+// shorten turns a rollout's waits into seconds and drops what the demo cannot serve: the
+// analysis (no Prometheus) and a step's approval (nobody to approve). The health timeout
+// leaves room for an autoscaler, which reads a new pod's metrics only half a minute after it
+// is ready.
+func shorten(rollout any) {
+	r, ok := rollout.(map[string]any)
+	if !ok {
+		return
+	}
+	r["healthTimeout"] = "2m"
+	delete(r, "analysis")
+	if steps, ok := r["steps"].([]any); ok {
+		for _, s := range steps {
+			s.(map[string]any)["pause"] = "3s"
+			delete(s.(map[string]any), "requireApproval")
+		}
+	}
 }

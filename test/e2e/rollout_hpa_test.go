@@ -15,7 +15,7 @@ import (
 )
 
 // hpaReplicas is the autoscaled web's size: its autoscaler's minimum, which it keeps while
-// its pods use the CPU it targets (see utilization).
+// its pods use the CPU it targets (see metricsapi.Utilization).
 const hpaReplicas = 4
 
 // autoscaledWebApp is webApp with its count left to a HorizontalPodAutoscaler of 4 to 8
