@@ -35,16 +35,12 @@ func (r *ApplicationReconciler) decryptionKeys(ctx context.Context, app *landfal
 	if d == nil {
 		return nil, nil
 	}
-	reader := r.Secrets
-	if r.Clusters.serviceAccountOf(app) != "" {
-		local, err := r.Clusters.forApplication(ctx, app, nil)
-		if err != nil {
-			return nil, err
-		}
-		reader = local.client
+	reader, err := r.namespaceReader(ctx, app)
+	if err != nil {
+		return nil, err
 	}
 	sec := &corev1.Secret{}
-	err := reader.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: d.SecretRef.Name}, sec)
+	err = reader.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: d.SecretRef.Name}, sec)
 	if apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("%w: decryption Secret %s/%s not found", errDecryption, app.Namespace, d.SecretRef.Name)
 	}

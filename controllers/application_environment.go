@@ -171,6 +171,9 @@ func (r *ApplicationReconciler) render(ctx context.Context, app *landfallv1.Appl
 		return nil, err
 	}
 	in.Decryption = keys
+	if in.ValuesFrom, err = r.valuesFrom(ctx, app, env); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	res, err := r.Renderer.Render(ctx, in)
 	renderDuration.WithLabelValues(app.Namespace, app.Name, env.Name).Observe(time.Since(start).Seconds())

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -22,11 +24,19 @@ import (
 // repositoryRefIndex indexes Applications by the Repository they deploy from.
 const repositoryRefIndex = "spec.repositoryRef.name"
 
+// valuesFromIndex indexes Applications by the ConfigMaps and Secrets their environments
+// take values from ("Kind/name").
+const valuesFromIndex = "spec.environments.valuesFrom"
+
 // SetupWithManager watches Applications (spec changes, sync requests and pins), their
 // Repositories (new revisions) and the drift wake-ups of the managed objects.
 func (r *ApplicationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int, wake <-chan event.GenericEvent) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &landfallv1.Application{}, repositoryRefIndex,
 		func(o client.Object) []string { return []string{o.(*landfallv1.Application).Spec.RepositoryRef.Name} }); err != nil {
+		return err
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &landfallv1.Application{}, valuesFromIndex,
+		func(o client.Object) []string { return valuesFromRefs(o.(*landfallv1.Application)) }); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
@@ -36,6 +46,10 @@ func (r *ApplicationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.M
 		Watches(&landfallv1.Repository{}, handler.EnqueueRequestsFromMapFunc(r.applicationsOf),
 			builder.WithPredicates(revisionChanged())).
 		WatchesRawSource(source.Channel(wake, &handler.EnqueueRequestForObject{})).
+		// valuesFrom: the metadata of ConfigMaps and Secrets, never their data, tells which
+		// changed; the values are read at the render, as the Application may.
+		WatchesMetadata(valuesObject("ConfigMap"), handler.EnqueueRequestsFromMapFunc(r.valuesChanged("ConfigMap"))).
+		WatchesMetadata(valuesObject("Secret"), handler.EnqueueRequestsFromMapFunc(r.valuesChanged("Secret"))).
 		Watches(&landfallv1.TenantPolicy{}, handler.EnqueueRequestsFromMapFunc(selectedBy(r.Client,
 			func() *landfallv1.ApplicationList { return &landfallv1.ApplicationList{} },
 			func(l *landfallv1.ApplicationList) []client.Object { return objectsOf(l.Items) }))).
@@ -94,5 +108,36 @@ func revisionChanged() predicate.Predicate {
 		CreateFunc:  func(event.CreateEvent) bool { return true },
 		DeleteFunc:  func(event.DeleteEvent) bool { return false },
 		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}
+
+func valuesObject(kind string) *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(kind))
+	return m
+}
+
+// valuesChanged maps a ConfigMap or Secret that was created, changed or deleted to the
+// Applications taking values from it, and asks each environment that does to render again:
+// the revision is the same, the values are not, so the pass applies what differs.
+func (r *ApplicationReconciler) valuesChanged(kind string) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		apps := &landfallv1.ApplicationList{}
+		if err := r.List(ctx, apps, client.InNamespace(o.GetNamespace()),
+			client.MatchingFields{valuesFromIndex: kind + "/" + o.GetName()}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Cannot list the Applications taking values from an object", "kind", kind, "name", o.GetName())
+			return nil
+		}
+		reqs := make([]reconcile.Request, 0, len(apps.Items))
+		for i := range apps.Items {
+			a := &apps.Items[i]
+			for j := range a.Spec.Environments {
+				if usesValuesFrom(&a.Spec.Environments[j], kind, o.GetName()) {
+					r.Drift.markRerender(envKey{a.Namespace, a.Name, a.Spec.Environments[j].Name})
+				}
+			}
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(a)})
+		}
+		return reqs
 	}
 }

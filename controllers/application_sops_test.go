@@ -67,9 +67,14 @@ func dbPassword(g Gomega, ns string) string {
 }
 
 func decryptionFailed(g Gomega, f *fixture, text string) {
+	notReady(g, f, landfallv1.ReasonDecryptionFailed, text)
+}
+
+// notReady checks that Ready is False for reason, its message saying text.
+func notReady(g Gomega, f *fixture, reason, text string) {
 	ready := readyCondition(g, f)
 	g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
-	g.Expect(ready.Reason).To(Equal(landfallv1.ReasonDecryptionFailed))
+	g.Expect(ready.Reason).To(Equal(reason))
 	g.Expect(ready.Message).To(ContainSubstring(text))
 }
 

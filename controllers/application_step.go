@@ -18,6 +18,7 @@ import (
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 	"github.com/landfall-dev/landfall/health"
+	"github.com/landfall-dev/landfall/render"
 	"github.com/landfall-dev/landfall/render/decrypt"
 	"github.com/landfall-dev/landfall/sync/apply"
 	"github.com/landfall-dev/landfall/sync/inventory"
@@ -154,7 +155,11 @@ func (s *envSync) heal(ctx context.Context, revision, stable string, weight int3
 	}
 	objs, digest, err := s.objectsForStep(ctx, revision, stable, weight)
 	if err != nil {
-		return failed(renderFailure(err), err, true)
+		// What runs stays; the Event says why the change (a valuesFrom object, a rotated
+		// key) is not applied.
+		reason := renderFailure(err)
+		s.event(corev1.EventTypeWarning, reason, err.Error())
+		return failed(reason, err, true)
 	}
 	if !s.app.Spec.SelfHeal && !s.manual && !rerender {
 		out := s.r.reportDrift(ctx, s.app, s.env.Name, s.st, s.dest, objs)
@@ -496,6 +501,9 @@ func forbidden(err error) bool { return strings.Contains(err.Error(), "forbidden
 func renderFailure(err error) string {
 	if decryptionFailed(err) {
 		return landfallv1.ReasonDecryptionFailed
+	}
+	if errors.Is(err, errValuesFrom) || errors.Is(err, render.ErrNotValuesMap) {
+		return landfallv1.ReasonValuesFromFailed
 	}
 	if countLimit("Application", err) {
 		return landfallv1.ReasonLimitExceeded

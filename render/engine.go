@@ -126,7 +126,7 @@ func inputKey(appPath string, in Input) (string, error) {
 	// The keys' digest: a render made with one set of keys is never served to another (a
 	// rotated-out key must fail, not hit the cache).
 	data, err := json.Marshal([]any{appPath, in.Namespace, in.ReleaseName, in.ValuesFiles,
-		in.Values, in.KubeVersion, in.APIVersions, in.Decryption.Digest()})
+		in.ValuesFrom, in.Values, in.KubeVersion, in.APIVersions, in.Decryption.Digest()})
 	if err != nil {
 		return "", fmt.Errorf("%w: values: %w", ErrInput, err)
 	}
@@ -150,6 +150,7 @@ func (e *Engine) renderRaw(fsys *confine.FS, appPath string, in Input) (*rawRend
 	fsys.SetTransform(d.open)
 	r, err := e.renderFiles(fsys, appPath, in)
 	files, values := d.result()
+	values = append(values, helm.SensitiveValues(in.ValuesFrom, e.limits.MaxYAMLNodes)...)
 	if err != nil {
 		return nil, redact(err, values)
 	}
@@ -171,7 +172,7 @@ func (e *Engine) renderFiles(fsys *confine.FS, appPath string, in Input) (*rawRe
 		var out *helm.Output
 		out, err = helm.Render(fsys, appPath, helm.Options{
 			ReleaseName: in.ReleaseName, Namespace: releaseNamespace(in.Namespace),
-			ValuesFiles: in.ValuesFiles, Values: in.Values,
+			ValuesFiles: in.ValuesFiles, ValuesFrom: in.ValuesFrom, Values: in.Values,
 			KubeVersion: in.KubeVersion, APIVersions: in.APIVersions,
 		}, lim)
 		if out != nil {

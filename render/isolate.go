@@ -38,6 +38,7 @@ type sandboxRequest struct {
 	AppPath, Root, Namespace, ReleaseName, KubeVersion string
 	ValuesFiles, APIVersions                           []string
 	Values                                             map[string]any
+	ValuesFrom                                         []ValuesSource
 	Limits                                             Limits
 	// AgeKeys are the decryption identities. They cross only this pipe: never the child's
 	// arguments, environment or a file.
@@ -62,13 +63,13 @@ var sandboxSentinels = map[string]error{
 	"absolute": confine.ErrAbsolute, "escapes": confine.ErrEscapes, "large": confine.ErrTooLarge,
 	"dependency": helm.ErrRemoteDependency, "archive": helm.ErrArchive,
 	"nokeys": decrypt.ErrNoKeys, "wrongkey": decrypt.ErrWrongKey, "tampered": decrypt.ErrTampered,
-	"malformed": decrypt.ErrMalformed,
+	"malformed": decrypt.ErrMalformed, "valuesmap": helm.ErrNotValuesMap,
 }
 
 func (e *Engine) renderIsolated(ctx context.Context, appPath string, in Input) (*rawRender, error) {
 	req, err := json.Marshal(sandboxRequest{AppPath: appPath, Root: in.Root, Namespace: in.Namespace,
 		ReleaseName: in.ReleaseName, KubeVersion: in.KubeVersion, ValuesFiles: in.ValuesFiles,
-		APIVersions: in.APIVersions, Values: in.Values, Limits: e.limits, AgeKeys: in.Decryption.Identities()})
+		APIVersions: in.APIVersions, Values: in.Values, ValuesFrom: in.ValuesFrom, Limits: e.limits, AgeKeys: in.Decryption.Identities()})
 	if err != nil {
 		return nil, fmt.Errorf("%w: values: %w", ErrInput, err)
 	}
@@ -131,7 +132,7 @@ func ServeIsolated(in io.Reader, out io.Writer) error {
 
 func renderChild(req sandboxRequest) sandboxResponse {
 	in := Input{Root: req.Root, Path: req.AppPath, Namespace: req.Namespace, ReleaseName: req.ReleaseName,
-		ValuesFiles: req.ValuesFiles, Values: req.Values, KubeVersion: req.KubeVersion, APIVersions: req.APIVersions}
+		ValuesFiles: req.ValuesFiles, ValuesFrom: req.ValuesFrom, Values: req.Values, KubeVersion: req.KubeVersion, APIVersions: req.APIVersions}
 	lim := req.Limits.withDefaults()
 	r, err := func() (*rawRender, error) {
 		keys, err := decrypt.Parse(req.AgeKeys...)

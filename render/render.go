@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/landfall-dev/landfall/render/decrypt"
+	"github.com/landfall-dev/landfall/render/helm"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -16,11 +17,15 @@ type Renderer interface {
 
 // Input is one application environment at one revision.
 type Input struct {
-	Root        string         // checkout root; nothing outside it is read
-	Path        string         // app path relative to Root (the environment's overlay path when it has one)
-	Namespace   string         // target namespace of the environment; required unless Unscoped
-	ReleaseName string         // Helm release name; empty means the base name of Path
-	ValuesFiles []string       // Helm values files, relative to the chart folder, applied in order
+	Root        string   // checkout root; nothing outside it is read
+	Path        string   // app path relative to Root (the environment's overlay path when it has one)
+	Namespace   string   // target namespace of the environment; required unless Unscoped
+	ReleaseName string   // Helm release name; empty means the base name of Path
+	ValuesFiles []string // Helm values files, relative to the chart folder, applied in order
+	// ValuesFrom are Helm values from outside the checkout (an Application's valuesFrom),
+	// merged after ValuesFiles and before Values, in order. The string values of a
+	// Sensitive one are masked like decrypted ones (Result.Sensitive).
+	ValuesFrom  []ValuesSource
 	Values      map[string]any // Helm inline values (JSON-compatible), merged like one more values file
 	Revision    string         // identifies the checkout content (the commit); empty means unknown
 	KubeVersion string         // destination Kubernetes version ("v1.31.2"); empty means a default
@@ -35,6 +40,12 @@ type Input struct {
 	// none) and what Policy would refuse comes back as Result.Warnings instead of an error.
 	Unscoped bool
 }
+
+// ValuesSource is one layer of Input.ValuesFrom.
+type ValuesSource = helm.ValuesSource
+
+// ErrNotValuesMap is a ValuesFrom layer that does not hold a YAML map of values.
+var ErrNotValuesMap = helm.ErrNotValuesMap
 
 // Policy says where an environment may deploy; the zero value allows only its own namespace.
 type Policy struct {
@@ -67,8 +78,9 @@ type Result struct {
 	// Decrypted lists the checkout-relative SOPS-encrypted files the render opened. When
 	// it is not empty, Objects hold clear secrets: keep them in memory, or seal them.
 	Decrypted []string
-	// Sensitive are the clear values of those files, for masking messages about the
-	// objects (an apiserver refusal quotes the value it refuses). Never show them.
+	// Sensitive are the clear values of those files and the string values of Sensitive
+	// ValuesFrom layers, for masking messages about the objects (an apiserver refusal
+	// quotes the value it refuses). Never show them.
 	Sensitive []string
 }
 

@@ -125,7 +125,13 @@ type EnvironmentTemplate struct {
 	// +optional
 	ValuesFiles []string `json:"valuesFiles,omitempty"`
 
-	// Values for Helm, merged over the values files.
+	// ValuesFrom for Helm: values from ConfigMaps and Secrets of the Application's
+	// namespace, merged over the values files in order, under the inline values.
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	ValuesFrom []ValuesReference `json:"valuesFrom,omitempty"`
+
+	// Values for Helm, merged over the values files and valuesFrom.
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +optional
 	Values *apiextensionsv1.JSON `json:"values,omitempty"`

@@ -40,7 +40,8 @@ type Options struct {
 	ReleaseName string
 	Namespace   string
 	ValuesFiles []string       // relative to the chart directory
-	Values      map[string]any // inline values, applied after the files
+	ValuesFrom  []ValuesSource // values from outside the checkout, after the files
+	Values      map[string]any // inline values, applied last
 	KubeVersion string         // e.g. "v1.31.2"; empty means DefaultKubeVersion
 	APIVersions []string       // extra "group/version" or "group/version/Kind" entries
 }
@@ -63,7 +64,7 @@ func Render(fsys *confine.FS, dir string, opts Options, lim manifest.Limits) (*O
 	if err := checkDependencies(dir, ch); err != nil {
 		return nil, err
 	}
-	vals, err := values(fsys, dir, opts.ValuesFiles, opts.Values, lim.MaxNodes)
+	vals, err := values(fsys, dir, opts, lim.MaxNodes)
 	if err != nil {
 		return nil, err
 	}

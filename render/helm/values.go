@@ -2,6 +2,7 @@ package helm
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 
@@ -21,11 +22,58 @@ const (
 	MaxValuesDepth = 100
 )
 
-// values merges the values files (relative to the chart, in order) and then the inline
-// values as if they were one more file, later ones winning: `helm template -f a -f b -f inline`.
-func values(fsys *confine.FS, dir string, files []string, inline map[string]any, maxNodes int) (map[string]any, error) {
-	// Every file is read, and the total checked, before any is parsed.
-	datas := make([][]byte, len(files))
+// ValuesSource is one layer of values from outside the checkout (an Application's
+// valuesFrom): YAML read from a ConfigMap or Secret, parsed here, within the render's
+// bounds, like a values file.
+type ValuesSource struct {
+	Name      string // names the layer in errors: "Secret shop/db key values.yaml"
+	YAML      []byte // a YAML map of values
+	Sensitive bool   // from a Secret: its string values are masked out of every message
+
+	file bool // a values file of the checkout
+}
+
+// values merges the values files (relative to the chart, in order), the valuesFrom layers
+// (in order) and then the inline values as if they were more files, later ones winning:
+// `helm template -f a -f b -f from1 -f inline`.
+func values(fsys *confine.FS, dir string, opts Options, maxNodes int) (map[string]any, error) {
+	layers, err := readValuesFiles(fsys, dir, opts.ValuesFiles)
+	if err != nil {
+		return nil, err
+	}
+	layers = append(layers, opts.ValuesFrom...)
+	if len(opts.Values) > 0 {
+		// A JSON round trip gives inline values the same number types as values files, and
+		// a private copy Helm may change.
+		data, err := json.Marshal(opts.Values)
+		if err != nil {
+			return nil, fmt.Errorf("inline values: %w", err)
+		}
+		layers = append(layers, ValuesSource{Name: "inline values", YAML: data, file: true})
+	}
+	total := 0
+	for _, l := range layers {
+		if total += len(l.YAML); total > MaxValuesBytes {
+			return nil, fmt.Errorf("%s: the values pass %d bytes (MaxValuesBytes): %w", l.Name, MaxValuesBytes, manifest.ErrLimit)
+		}
+	}
+	out := map[string]any{}
+	for _, l := range layers {
+		m, err := parseValues(l, maxNodes)
+		if err != nil {
+			return nil, err
+		}
+		out = merge(out, m)
+	}
+	if deeper(out, MaxValuesDepth) {
+		return nil, fmt.Errorf("values nest more than %d levels deep (MaxValuesDepth): %w", MaxValuesDepth, manifest.ErrLimit)
+	}
+	return out, nil
+}
+
+// readValuesFiles reads every values file, and checks their total, before any is parsed.
+func readValuesFiles(fsys *confine.FS, dir string, files []string) ([]ValuesSource, error) {
+	out := make([]ValuesSource, len(files))
 	total := 0
 	for i, f := range files {
 		if path.IsAbs(f) {
@@ -35,45 +83,53 @@ func values(fsys *confine.FS, dir string, files []string, inline map[string]any,
 		if err != nil {
 			return nil, fmt.Errorf("values file %s: %w", f, confine.ErrEscapes)
 		}
-		if datas[i], err = fsys.ReadFile(rel); err != nil {
+		data, err := fsys.ReadFile(rel)
+		if err != nil {
 			return nil, fmt.Errorf("values file %s: %w", f, err)
 		}
-		if total += len(datas[i]); total > MaxValuesBytes {
+		if total += len(data); total > MaxValuesBytes {
 			return nil, fmt.Errorf("values file %s: the values pass %d bytes (MaxValuesBytes): %w", rel, MaxValuesBytes, manifest.ErrLimit)
 		}
-	}
-	out := map[string]any{}
-	for i, data := range datas {
-		rel := path.Join(dir, files[i])
-		if err := manifest.CheckAliases(rel, data, maxNodes); err != nil {
-			return nil, err
-		}
-		m := map[string]any{}
-		if err := yaml.Unmarshal(data, &m); err != nil {
-			return nil, fmt.Errorf("values file %s: %w", rel, err)
-		}
-		out = merge(out, m)
-	}
-	if len(inline) > 0 {
-		// A JSON round trip gives inline values the same number types as values files, and
-		// a private copy Helm may change.
-		data, err := json.Marshal(inline)
-		if err != nil {
-			return nil, fmt.Errorf("inline values: %w", err)
-		}
-		if total += len(data); total > MaxValuesBytes {
-			return nil, fmt.Errorf("inline values: the values pass %d bytes (MaxValuesBytes): %w", MaxValuesBytes, manifest.ErrLimit)
-		}
-		m := map[string]any{}
-		if err := yaml.Unmarshal(data, &m); err != nil {
-			return nil, fmt.Errorf("inline values: %w", err)
-		}
-		out = merge(out, m)
-	}
-	if deeper(out, MaxValuesDepth) {
-		return nil, fmt.Errorf("values nest more than %d levels deep (MaxValuesDepth): %w", MaxValuesDepth, manifest.ErrLimit)
+		out[i] = ValuesSource{Name: "values file " + path.Join(dir, f), YAML: data, file: true}
 	}
 	return out, nil
+}
+
+// parseValues parses one layer. A Secret's parse error is not passed on: YAML errors can
+// quote the text they stop at. "inline values" is a file here: Helm's own input.
+func parseValues(l ValuesSource, maxNodes int) (map[string]any, error) {
+	if err := manifest.CheckAliases(l.Name, l.YAML, maxNodes); err != nil {
+		return nil, err
+	}
+	m := map[string]any{}
+	err := yaml.Unmarshal(l.YAML, &m)
+	switch {
+	case err == nil:
+		return m, nil
+	case l.file:
+		return nil, fmt.Errorf("%s: %w", l.Name, err)
+	case l.Sensitive:
+		return nil, fmt.Errorf("%s: %w", l.Name, ErrNotValuesMap)
+	}
+	return nil, fmt.Errorf("%s: %w: %w", l.Name, ErrNotValuesMap, err)
+}
+
+// ErrNotValuesMap is a valuesFrom layer that is not a YAML map.
+var ErrNotValuesMap = errors.New("not a YAML map of values")
+
+// SensitiveValues parses the sensitive layers and returns their string values, to be
+// masked out of messages. A layer that does not parse has none: the render refuses it.
+func SensitiveValues(layers []ValuesSource, maxNodes int) []string {
+	var out []string
+	for _, l := range layers {
+		if !l.Sensitive {
+			continue
+		}
+		if m, err := parseValues(l, maxNodes); err == nil {
+			out = append(out, leafValues(m)...)
+		}
+	}
+	return out
 }
 
 // deeper reports whether v nests more than left levels of maps and lists.

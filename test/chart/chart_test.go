@@ -121,6 +121,8 @@ func TestRenderDefaults(t *testing.T) {
 	g.Expect(allows(own.Rules, "", "secrets", "list")).To(BeTrue(), "the webhook Secrets are watched")
 	g.Expect(allows(own.Rules, "", "secrets", "watch")).To(BeTrue())
 	g.Expect(allows(own.Rules, "", "secrets", "delete")).To(BeFalse())
+	g.Expect(allows(own.Rules, "", "configmaps", "watch")).To(BeTrue(), "valuesFrom ConfigMaps are watched")
+	g.Expect(allows(own.Rules, "", "configmaps", "update")).To(BeFalse(), "and only read")
 	g.Expect(allows(own.Rules, "landfall.dev", "applications/status", "patch")).To(BeTrue())
 	g.Expect(allows(own.Rules, "events.k8s.io", "events", "create")).To(BeTrue())
 	g.Expect(allows(own.Rules, "", "namespaces", "create")).To(BeTrue())

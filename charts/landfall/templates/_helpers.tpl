@@ -94,6 +94,12 @@ through two APIs: events.k8s.io for Landfall's kinds, core for leader election.
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch, create, update]
+# valuesFrom: Landfall watches the metadata of ConfigMaps and Secrets (never their data) to
+# render again when one an Application takes Helm values from changes, and reads that one
+# (as the Application's ServiceAccount when it has one).
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list, watch]
 - apiGroups: [""]
   resources: [events]
   verbs: [create, patch]
