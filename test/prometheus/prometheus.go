@@ -5,7 +5,6 @@
 package prometheus
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -13,8 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +19,7 @@ import (
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
+	"github.com/landfall-dev/landfall/test/child"
 	"github.com/landfall-dev/landfall/test/ports"
 )
 
@@ -34,9 +32,9 @@ const StartTimeout = 60 * time.Second
 // Server is a running Prometheus.
 type Server struct {
 	// URL is the base URL of the HTTP API, e.g. http://127.0.0.1:40123.
-	URL string
-	api promv1.API
-	log *syncBuffer
+	URL  string
+	api  promv1.API
+	proc *child.Process
 }
 
 // Binary returns the prometheus binary to run: $LANDFALL_PROMETHEUS, else prometheus on
@@ -69,28 +67,19 @@ func Start(t testing.TB, targets ...string) *Server {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	log := &syncBuffer{}
 	cmd := exec.Command(bin,
 		"--config.file="+config,
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr,
 		"--log.level=warn",
 	)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", bin, err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { stop(t, cmd, exited) })
-
-	s := &Server{URL: "http://" + addr, log: log}
+	s := &Server{URL: "http://" + addr, proc: child.Start(t, cmd)}
 	client, err := promapi.NewClient(promapi.Config{Address: s.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.api = promv1.NewAPI(client)
-	s.waitReady(t, exited)
+	s.waitReady(t)
 	return s
 }
 
@@ -118,13 +107,13 @@ func freeAddr(t testing.TB) string {
 	return addr
 }
 
-func (s *Server) waitReady(t testing.TB, exited <-chan struct{}) {
+func (s *Server) waitReady(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(StartTimeout)
 	for {
 		select {
-		case <-exited:
-			t.Fatalf("prometheus exited before it was ready:\n%s", s.log.String())
+		case <-s.proc.Exited():
+			t.Fatalf("prometheus exited before it was ready:\n%s", s.proc.Log())
 		default:
 		}
 		resp, err := http.Get(s.URL + "/-/ready")
@@ -135,21 +124,9 @@ func (s *Server) waitReady(t testing.TB, exited <-chan struct{}) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("prometheus not ready after %s:\n%s", StartTimeout, s.log.String())
+			t.Fatalf("prometheus not ready after %s:\n%s", StartTimeout, s.proc.Log())
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// stop ends the server with SIGTERM, then SIGKILL if it lingers.
-func stop(t testing.TB, cmd *exec.Cmd, exited <-chan struct{}) {
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-		t.Logf("prometheus ignored SIGTERM; killing it")
-		_ = cmd.Process.Kill()
-		<-exited
 	}
 }
 
@@ -172,28 +149,8 @@ func (s *Server) WaitFor(t testing.TB, query string, timeout time.Duration, ok f
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("query %q: no matching value after %s; last result: %s\nprometheus log:\n%s", query, timeout, last, s.log.String())
+			t.Fatalf("query %q: no matching value after %s; last result: %s\nprometheus log:\n%s", query, timeout, last, s.proc.Log())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-// syncBuffer collects the server's output for failure messages.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write appends p; the server's stdout and stderr write concurrently.
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns everything written so far.
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
