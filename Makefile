@@ -77,7 +77,7 @@ deps: ## Install the system packages tests need (git, sshd, prometheus).
 	bash hack/install-test-deps.sh
 
 .PHONY: testbin
-testbin: ## Build kube-apiserver, controller-manager, scheduler, kubectl, etcd and kwok into $LANDFALL_TESTBIN.
+testbin: ## Build kube-apiserver, controller-manager, scheduler, kubectl, etcd, kwok, helm, kustomize and the OCI registry into $LANDFALL_TESTBIN.
 	bash hack/testbin.sh
 
 .PHONY: test

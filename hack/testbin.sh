@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the control-plane binaries the tests use (kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl, etcd, kwok) from the pinned Go modules under test/tools into a
+# kube-scheduler, kubectl, etcd, kwok, helm,
+# kustomize, and the OCI registry) from the pinned Go modules under test/tools into a
 # cache outside the repository. A binary already in the cache is not built again.
 set -euo pipefail
 
@@ -46,5 +47,11 @@ if ! have kustomize helm; then
   step "building kustomize and helm (render parity)"
   (cd "$ROOT/test/tools/parity" && go build -trimpath -ldflags "-s -w" -o "$OUT/" \
     sigs.k8s.io/kustomize/kustomize/v5 helm.sh/helm/v3/cmd/helm)
+fi
+if ! have registry; then
+  # The registry links only the filesystem storage driver and htpasswd auth (main.go), not
+  # the cloud drivers of distribution's own command: a fraction of the cold build.
+  step "building the OCI registry (distribution)"
+  (cd "$ROOT/test/tools/distribution" && go build -trimpath -ldflags "-s -w" -o "$OUT/registry" .)
 fi
 step "testbin ready in $OUT"
