@@ -140,3 +140,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// CheckArchive walks a chart archive fetched from a repository (and the archives in it)
+// within the same bounds and confinement as a vendored one, before anything loads it.
+func CheckArchive(name string, data []byte) error {
+	return newArchiveBudget().check(name, data, 1)
+}

@@ -2,6 +2,7 @@ package source
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -31,9 +32,17 @@ func (c *Client) Cached(url string, rev Revision) (co *Checkout, ok bool, err er
 	return c.lease(e, rev), true, nil
 }
 
+var sha256Digest = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
 // ParseRevision reads the "<ref>@sha1:<commit>" (or "sha1:<commit>") form of
-// Revision.String.
+// Revision.String, and the "<version>@sha256:<hex>" form of a chart or artifact.
 func ParseRevision(s string) (Revision, error) {
+	if i := strings.LastIndex(s, "@sha256:"); i >= 0 {
+		if !sha256Digest.MatchString(s[i+1:]) {
+			return Revision{}, fmt.Errorf("%w: revision %q is not <version>@sha256:<hex>", ErrInvalidRef, s)
+		}
+		return Revision{Ref: s[:i], Digest: s[i+1:]}, nil
+	}
 	ref, commit := "", s
 	if i := strings.LastIndex(s, "@sha1:"); i >= 0 {
 		ref, commit = s[:i], s[i+len("@sha1:"):]
@@ -44,4 +53,10 @@ func ParseRevision(s string) (Revision, error) {
 		return Revision{}, fmt.Errorf("%w: revision %q is not <ref>@sha1:<commit>", ErrInvalidRef, s)
 	}
 	return Revision{Ref: ref, Commit: commit}, nil
+}
+
+// NewCheckout is a lease of content another fetcher (charts, artifacts) keeps: release
+// runs once, at Close.
+func NewCheckout(dir string, rev Revision, release func()) *Checkout {
+	return &Checkout{Dir: dir, Revision: rev, release: release}
 }

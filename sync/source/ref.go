@@ -26,18 +26,32 @@ type Ref struct {
 }
 
 // Revision is a resolved ref: the name the user asked for (branch or tag; empty for a
-// commit) and the commit it points to.
+// commit) and the commit it points to; or, for a chart or an OCI artifact, the version or
+// tag and the digest of its content (Commit then is empty).
 type Revision struct {
 	// Ref is the branch or tag name, without refs/heads/ or refs/tags/, or the full name
-	// of a ref given by name.
+	// of a ref given by name; a chart's version; an artifact's tag.
 	Ref string
 	// Commit is the full SHA-1 of the commit.
 	Commit string
+	// Digest is "sha256:<hex>" of a chart archive or an artifact's content.
+	Digest string
+}
+
+// ID identifies the content: the commit, or the digest.
+func (r Revision) ID() string {
+	if r.Digest != "" {
+		return r.Digest
+	}
+	return r.Commit
 }
 
 // String formats the revision as "<ref>@sha1:<commit>", or "sha1:<commit>" for a pinned
-// commit, the form the Repository status shows.
+// commit, the form the Repository status shows; "<version>@sha256:<hex>" for a chart.
 func (r Revision) String() string {
+	if r.Digest != "" {
+		return r.Ref + "@" + r.Digest
+	}
 	if r.Ref == "" {
 		return "sha1:" + r.Commit
 	}
