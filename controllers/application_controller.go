@@ -17,6 +17,7 @@ import (
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 	"github.com/landfall-dev/landfall/render"
 	"github.com/landfall-dev/landfall/sync/source"
+	"github.com/landfall-dev/landfall/sync/source/chart"
 )
 
 // finalizer lets Landfall delete what an Application created before the Application goes.
@@ -27,8 +28,10 @@ const finalizer = "landfall.dev/finalizer"
 type ApplicationReconciler struct {
 	client.Client
 	// Secrets reads Secrets, and the Application itself, straight from the apiserver.
-	Secrets  client.Reader
-	Source   *source.Client
+	Secrets client.Reader
+	Source  *source.Client
+	// Charts holds the charts of Repositories that name one.
+	Charts   *chart.Client
 	Renderer render.Renderer
 	Recorder recorder.EventRecorder
 	// Clusters gives the client of an environment's destination.

@@ -158,7 +158,7 @@ func (r *ApplicationReconciler) render(ctx context.Context, app *landfallv1.Appl
 	in := render.Input{
 		Root: co.Dir, Path: firstNonEmpty(env.Path, app.Spec.Path), Namespace: env.Namespace,
 		ReleaseName: firstNonEmpty(env.ReleaseName, app.Name), ValuesFiles: env.ValuesFiles,
-		Revision: co.Revision.Commit, KubeVersion: dest.version, APIVersions: dest.caps.apiVersions(), Scope: dest.scope,
+		Revision: co.Revision.ID(), KubeVersion: dest.version, APIVersions: dest.caps.apiVersions(), Scope: dest.scope,
 		Policy: render.Policy{AllowClusterScoped: app.Spec.AllowClusterScoped, AllowedNamespaces: app.Spec.AllowedNamespaces},
 	}
 	if env.Values != nil && len(env.Values.Raw) > 0 {

@@ -40,6 +40,9 @@ func (r *ApplicationReconciler) checkout(ctx context.Context, app *landfallv1.Ap
 	if err != nil {
 		return nil, err
 	}
+	if isChart(repo) {
+		return r.chartCheckout(ctx, repo, rev)
+	}
 	co, ok, err := r.Source.Cached(repo.Spec.URL, rev)
 	if errors.Is(err, source.ErrCheckoutMismatch) {
 		// Discarded: fetched again below, and nothing of it was read.

@@ -393,6 +393,14 @@ func (r *ApplicationReconciler) pastCheckout(ctx context.Context, app *landfallv
 	if err := r.Get(ctx, objectKey(app.Namespace, app.Spec.RepositoryRef.Name), repo); err != nil {
 		return nil, err
 	}
+	if isChart(repo) {
+		co, err := r.chartCheckout(ctx, repo, rev)
+		if err != nil {
+			return nil, fmt.Errorf("revision %s is not available offline (neither stored nor in the chart cache), "+
+				"and fetching it failed: %w", revision, errors.Join(err, errUnavailable))
+		}
+		return co, nil
+	}
 	co, ok, err := r.Source.Cached(repo.Spec.URL, rev)
 	if errors.Is(err, source.ErrCheckoutMismatch) {
 		r.checkoutReplaced(ctx, app, err) // discarded unread; fetched again below

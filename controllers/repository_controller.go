@@ -16,6 +16,7 @@ import (
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 	"github.com/landfall-dev/landfall/sync/source"
+	"github.com/landfall-dev/landfall/sync/source/chart"
 )
 
 // RepositoryReconciler resolves each Repository's ref to a commit and fetches it into the
@@ -25,8 +26,10 @@ type RepositoryReconciler struct {
 	client.Client
 	// Secrets reads Secrets straight from the apiserver: caching every Secret of the
 	// cluster in memory would cost memory and widen what a leak exposes.
-	Secrets  client.Reader
-	Source   *source.Client
+	Secrets client.Reader
+	Source  *source.Client
+	// Charts fetches the Repositories that name a Helm chart.
+	Charts   *chart.Client
 	Recorder recorder.EventRecorder
 	// Jitter spreads polls: each requeue waits interval × (1 ± Jitter/2).
 	Jitter float64
@@ -101,6 +104,10 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 // fetch checks the remote and, when the commit is new, fetches and verifies its checkout
 // and decides whether it is an update or a rewind (see checkRewind).
 func (r *RepositoryReconciler) fetch(ctx context.Context, repo *landfallv1.Repository) (rev source.Revision, rewoundFrom string, err error) {
+	if isChart(repo) {
+		rev, err := r.fetchChart(ctx, repo)
+		return rev, "", err
+	}
 	if strings.HasPrefix(strings.ToLower(repo.Spec.URL), "http://") && !repo.Spec.Insecure {
 		return source.Revision{}, "", fmt.Errorf("%w: plain http:// needs spec.insecure: true", source.ErrInvalidURL)
 	}
@@ -179,6 +186,9 @@ func fetchFailure(err error) (reason string, stalled bool) {
 	case exceededLimit(err) != "":
 		// What the repository holds or the server sends will not shrink by retrying soon.
 		return landfallv1.ReasonLimitExceeded, true
+	case errors.Is(err, chart.ErrDigestMismatch), errors.Is(err, chart.ErrOtherHost), errors.Is(err, chart.ErrArchive):
+		// The repository serves what it says it does not: retrying soon gets the same.
+		return landfallv1.ReasonChartRefused, true
 	case errors.Is(err, source.ErrInvalidURL), errors.Is(err, source.ErrInvalidRef), errors.Is(err, source.ErrUnsafeCheckout):
 		return landfallv1.ReasonInvalidSpec, true
 	}

@@ -18,6 +18,7 @@ import (
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 	"github.com/landfall-dev/landfall/render"
 	"github.com/landfall-dev/landfall/sync/source"
+	"github.com/landfall-dev/landfall/sync/source/chart"
 )
 
 // Options configure every controller.
@@ -73,6 +74,10 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("opening the Git cache: %w", err)
 	}
+	charts, err := chart.New(chart.Options{CacheDir: filepath.Join(opts.CacheDir, "charts")})
+	if err != nil {
+		return fmt.Errorf("opening the chart cache: %w", err)
+	}
 	refresh := make(chan event.GenericEvent, 64)
 	ten := &tenants{reader: mgr.GetClient(), strict: opts.RequireTenantPolicy}
 	policies := &TenantPolicyReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("landfall-tenantpolicy")}
@@ -80,13 +85,13 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	repos := &RepositoryReconciler{
-		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Source: git,
+		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Source: git, Charts: charts,
 		Recorder: mgr.GetEventRecorder("landfall-repository"), Jitter: opts.Jitter, Tenants: ten,
 	}
 	if err := repos.SetupWithManager(mgr, opts.Concurrency, refresh); err != nil {
 		return err
 	}
-	if err := setupApplications(mgr, opts, git, ten); err != nil {
+	if err := setupApplications(mgr, opts, git, charts, ten); err != nil {
 		return err
 	}
 	previews := &PreviewReconciler{
@@ -108,7 +113,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	return setupReplica(mgr, recv)
 }
 
-func setupApplications(mgr ctrl.Manager, opts Options, git *source.Client, ten *tenants) error {
+func setupApplications(mgr ctrl.Manager, opts Options, git *source.Client, charts *chart.Client, ten *tenants) error {
 	dests, err := newDestinations(mgr.GetConfig(), mgr.GetAPIReader(), client.Options{Scheme: mgr.GetScheme()})
 	if err != nil {
 		return err
@@ -122,7 +127,7 @@ func setupApplications(mgr ctrl.Manager, opts Options, git *source.Client, ten *
 		return err
 	}
 	apps := &ApplicationReconciler{
-		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Source: git, Renderer: opts.renderer(),
+		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Source: git, Charts: charts, Renderer: opts.renderer(),
 		Recorder: mgr.GetEventRecorder("landfall-application"), Clusters: dests, Drift: tracker, Tenants: ten,
 		Watcher: watcher, Resync: opts.Resync, Jitter: opts.Jitter,
 		Store: &revisionStore{client: mgr.GetClient(), reader: mgr.GetAPIReader()},

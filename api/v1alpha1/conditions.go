@@ -57,6 +57,11 @@ const (
 	// ReasonLimitExceeded: a fetch or a render exceeded a documented bound (size, count,
 	// memory, time); the message names the limit.
 	ReasonLimitExceeded = "LimitExceeded"
+	// ReasonChartRefused: a chart repository or registry served what Landfall refuses: an
+	// archive whose digest is not the one its index or manifest names, an index or redirect
+	// pointing to another host, or an archive entry that leaves the chart. The current
+	// revision stays.
+	ReasonChartRefused = "ChartRefused"
 	// ReasonServiceAccountNotFound: the ServiceAccount an Application deploys as is missing.
 	ReasonServiceAccountNotFound = "ServiceAccountNotFound"
 	// ReasonPolicyViolation: the tenant policy forbids what the Application would deploy,

@@ -7,14 +7,32 @@ import (
 // RepositorySpec says where configuration lives and how to fetch it.
 // +kubebuilder:validation:XValidation:rule="!has(self.interval) || duration(self.interval) >= duration('1s')",message="interval must be at least 1s"
 // +kubebuilder:validation:XValidation:rule="!has(self.timeout) || duration(self.timeout) >= duration('1s')",message="timeout must be at least 1s"
+// +kubebuilder:validation:XValidation:rule="!has(self.chart) || has(self.ref.tag) || has(self.ref.semver)",message="a chart's ref is a version (tag) or a semver range (semver)"
+// +kubebuilder:validation:XValidation:rule="!has(self.chart) || self.url.startsWith('https://') || self.url.startsWith('http://') || self.url.startsWith('oci://')",message="a chart repository URL is https:// (its index.yaml) or oci://"
+// +kubebuilder:validation:XValidation:rule="!self.url.startsWith('oci://') || has(self.chart)",message="an oci:// URL needs spec.chart: the chart's name"
+// +kubebuilder:validation:XValidation:rule="!has(self.chart) || !has(self.verify)",message="verify applies to Git commits, not charts (a chart is verified by its digest)"
 type RepositorySpec struct {
 	// URL of the Git repository: https://…, ssh://… or user@host:path. http:// needs insecure.
+	// With chart set, a Helm chart repository (https://…, serving index.yaml) or an OCI
+	// registry path (oci://host/path, the chart being oci://host/path/<chart>).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:Pattern=`^(https?://|ssh://|[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:)[^\s]+$`
+	// +kubebuilder:validation:Pattern=`^(https?://|ssh://|oci://|[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:)[^\s]+$`
 	URL string `json:"url"`
 
-	// Ref selects the revision: exactly one of branch, tag, semver, commit or name.
+	// Chart makes this Repository a Helm chart source: the name of the chart in the chart
+	// repository or registry at url. Its ref.tag is an exact chart version, its ref.semver
+	// a range (the highest matching version wins, and a newer one is a new revision). The
+	// revision is <version>@sha256:<digest of the archive>: the archive must have the
+	// digest its index (or the registry's manifest) gives. Dependencies the chart does not
+	// vendor are fetched from the same host. Applications render it from the cache.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9._-]*$`
+	// +optional
+	Chart string `json:"chart,omitempty"`
+
+	// Ref selects the revision: exactly one of branch, tag, semver, commit or name. For a
+	// chart, tag (a version) or semver (a range).
 	Ref GitRef `json:"ref"`
 
 	// Interval between polls. Webhooks make a fetch immediate.
@@ -122,7 +140,8 @@ type RepositoryStatus struct {
 	// ObservedGeneration is the generation last reconciled successfully.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// Revision is the resolved commit, as <ref>@sha1:<hash>.
+	// Revision is the resolved commit, as <ref>@sha1:<hash>; for a chart, the version and
+	// its archive's digest, as <version>@sha256:<hex>.
 	// +optional
 	Revision string `json:"revision,omitempty"`
 	// LastFetchedAt is when the current revision was fetched. Polls that find the remote

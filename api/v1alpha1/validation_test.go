@@ -68,6 +68,11 @@ func TestCRDValidation(t *testing.T) {
 		{"negative interval", "Repository", func(s map[string]any) { s["interval"] = "-1m" }, "interval must be at least 1s"},
 		{"short commit", "Repository", func(s map[string]any) { s["ref"] = map[string]any{"commit": "abc"} }, "spec.ref.commit in body should match"},
 		{"file URL", "Repository", func(s map[string]any) { s["url"] = "file:///etc" }, "spec.url in body should match"},
+		{"chart on a branch", "Repository", func(s map[string]any) { s["chart"] = "shop" }, "a chart's ref is a version (tag) or a semver range (semver)"},
+		{"oci without chart", "Repository", func(s map[string]any) { s["url"] = "oci://registry.example/charts" }, "an oci:// URL needs spec.chart"},
+		{"chart over ssh", "Repository", func(s map[string]any) {
+			s["chart"], s["url"], s["ref"] = "shop", "ssh://git@git.example.com/charts", map[string]any{"semver": "1.x"}
+		}, "a chart repository URL is https:// (its index.yaml) or oci://"},
 		{"maxPreviews 0", "Preview", func(s map[string]any) { s["maxPreviews"] = 0 }, "should be greater than or equal to 1"},
 		{"no refs", "Preview", func(s map[string]any) { s["refs"] = []any{} }, "spec.refs: Invalid value"},
 	}
