@@ -19,7 +19,7 @@ import (
 
 const dbPassword = "correct-horse-battery-staple"
 
-func ageKey(t *testing.T) (*decrypt.Keys, string) {
+func ageKey(t testing.TB) (*decrypt.Keys, string) {
 	t.Helper()
 	id, err := age.GenerateX25519Identity()
 	if err != nil {

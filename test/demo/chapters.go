@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/landfall-dev/landfall/controllers"
@@ -28,6 +31,20 @@ func (w *world) deployStaging(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return "shop and payments healthy in shop-staging at " + short(rev), nil
+}
+
+// decryptedSecret shows the orders database URL, SOPS-encrypted in Git, in clear in the
+// cluster: Landfall decrypted it in memory with the Secret shop-age.
+func (w *world) decryptedSecret(ctx context.Context) (string, error) {
+	s := &corev1.Secret{}
+	if err := w.c.Get(ctx, client.ObjectKey{Namespace: "shop-staging", Name: "orders-db"}, s); err != nil {
+		return "", err
+	}
+	url := string(s.Data["DATABASE_URL"])
+	if !strings.HasPrefix(url, "postgres://") {
+		return "", errors.New("secret shop-staging/orders-db holds no decrypted DATABASE_URL")
+	}
+	return "Secret shop-staging/orders-db: DATABASE_URL=" + url + " (demo-only key; ENC[AES256_GCM,…] in Git)", nil
 }
 
 func (w *world) promote(ctx context.Context) (string, error) {

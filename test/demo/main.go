@@ -137,6 +137,7 @@ func (d *demo) chapters(w *world) error {
 	}{
 		{"Create the Repository, Applications and Preview of examples/deploy", func() (string, error) { return w.createResources(ctx) }},
 		{"Deploy to staging", func() (string, error) { return w.deployStaging(ctx) }},
+		{"The orders database URL, SOPS-encrypted in Git, decrypted in the cluster", func() (string, error) { return w.decryptedSecret(ctx) }},
 		{"Promote to production after staging baked", func() (string, error) { return w.promote(ctx) }},
 		{"Push a config change (git push + webhook)", func() (string, error) { return w.configChange(ctx) }},
 		{"Push a bad image: automatic rollback", func() (string, error) { return w.badImage(ctx) }},

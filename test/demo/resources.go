@@ -24,7 +24,14 @@ func (w *world) createResources(ctx context.Context) (string, error) {
 	if err := w.c.Create(ctx, ns); err != nil {
 		return "", err
 	}
+	// The age key that opens the example's SOPS files: the demo-only one committed beside it.
+	ageKey, err := os.ReadFile(filepath.Join(cluster.RepoRoot(), "examples", "demo-only.agekey"))
+	if err != nil {
+		return "", err
+	}
 	secrets := []*corev1.Secret{
+		{ObjectMeta: metav1.ObjectMeta{Name: "shop-age", Namespace: "landfall-system"},
+			Data: map[string][]byte{"identity.agekey": ageKey}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "shop-config-git", Namespace: "landfall-system"},
 			StringData: map[string]string{"username": w.git.Username, "password": w.git.Password}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "shop-config-webhook", Namespace: "landfall-system"},

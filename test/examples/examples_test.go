@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,6 +29,7 @@ import (
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 	"github.com/landfall-dev/landfall/render"
+	"github.com/landfall-dev/landfall/render/decrypt"
 	"github.com/landfall-dev/landfall/test/cluster"
 	"github.com/landfall-dev/landfall/test/testbin"
 )
@@ -46,16 +48,16 @@ type environment struct {
 // wantKinds is what each environment renders, by kind.
 var wantKinds = map[string]map[string]int{
 	"shop/staging": {"ConfigMap": 2, "Deployment": 2, "Service": 2, "HorizontalPodAutoscaler": 1,
-		"NetworkPolicy": 2, "Ingress": 1},
+		"NetworkPolicy": 2, "Ingress": 1, "Secret": 1},
 	"shop/production": {"ConfigMap": 2, "Deployment": 2, "Service": 2, "HorizontalPodAutoscaler": 1,
-		"NetworkPolicy": 2, "Ingress": 1, "PodDisruptionBudget": 2},
+		"NetworkPolicy": 2, "Ingress": 1, "PodDisruptionBudget": 2, "Secret": 1},
 	"payments/staging":    {"ConfigMap": 1, "Deployment": 1, "Service": 1},
 	"payments/production": {"ConfigMap": 1, "Deployment": 1, "Service": 1, "HorizontalPodAutoscaler": 1, "PodDisruptionBudget": 1},
 	"shop-previews/pr-42": {"ConfigMap": 2, "Deployment": 2, "Service": 2, "NetworkPolicy": 2},
 }
 
 // wantSecretRefs are the Secrets each environment's Deployments read, by Deployment: the
-// cluster holds them, Git does not.
+// cluster holds them, or Git holds them SOPS-encrypted (orders-db).
 var wantSecretRefs = map[string]map[string][]string{
 	"shop/staging":        {"frontend": nil, "orders": {"orders-db"}},
 	"shop/production":     {"frontend": nil, "orders": {"orders-db"}},
@@ -87,6 +89,7 @@ func TestShopConfigRenders(t *testing.T) {
 				g.Expect(o.GetNamespace()).To(Equal(e.in.Namespace), "%s %s", o.GetKind(), o.GetName())
 			}
 			g.Expect(kinds).To(Equal(wantKinds[e.name]))
+			checkDecrypted(t, e.name, res)
 			images[e.name] = checkWorkloads(t, e.name, res.Objects)
 			checkIsolation(t, res.Objects, e.name)
 		})
@@ -111,8 +114,6 @@ func checkWorkloads(t *testing.T, env string, objs []*unstructured.Unstructured)
 	scaled := map[string]bool{}
 	for _, o := range objs {
 		switch o.GetKind() {
-		case "Secret":
-			t.Errorf("Secret %s is rendered: secret values do not belong in Git", o.GetName())
 		case "ConfigMap":
 			configMaps[o.GetName()] = true
 		case "HorizontalPodAutoscaler":
@@ -154,6 +155,30 @@ func checkWorkloads(t *testing.T, env string, objs []*unstructured.Unstructured)
 		g.Expect(deployments).To(HaveKey(name), "an HPA scales Deployment %s", name)
 	}
 	return images
+}
+
+// checkDecrypted: the only Secret in Git is each shop environment's orders-db, opened with
+// the demo-only key from its SOPS file; none is rendered from a clear file.
+func checkDecrypted(t *testing.T, env string, res *render.Result) {
+	t.Helper()
+	g := NewWithT(t)
+	var secrets []string
+	for _, o := range res.Objects {
+		if o.GetKind() == "Secret" {
+			secrets = append(secrets, o.GetName())
+			url, _, _ := unstructured.NestedString(o.Object, "stringData", "DATABASE_URL")
+			g.Expect(url).To(HavePrefix("postgres://orders:demo-"), "decrypted")
+		}
+	}
+	if !strings.HasPrefix(env, "shop/") {
+		g.Expect(secrets).To(BeEmpty(), "secret values belong in Git only encrypted")
+		g.Expect(res.Decrypted).To(BeEmpty())
+		return
+	}
+	overlay := strings.TrimPrefix(env, "shop/")
+	g.Expect(secrets).To(ConsistOf("orders-db"))
+	g.Expect(res.Decrypted).To(ConsistOf("apps/shop/overlays/" + overlay + "/orders-db.enc.yaml"))
+	g.Expect(res.Sensitive).NotTo(BeEmpty(), "the decrypted values are known, to be masked")
 }
 
 // checkIsolation: every namespace the shop runs in admits traffic from itself only (and
@@ -253,6 +278,9 @@ func environments(t *testing.T, objs []*unstructured.Unstructured) []environment
 			for _, env := range app.Spec.Environments {
 				in := input(t, app.Spec.Path, env.EnvironmentTemplate, env.Namespace, app.Name)
 				in.Policy = render.Policy{AllowClusterScoped: app.Spec.AllowClusterScoped, AllowedNamespaces: app.Spec.AllowedNamespaces}
+				if app.Spec.Decryption != nil || env.Decryption != nil {
+					in.Decryption = demoKey(t)
+				}
 				envs = append(envs, environment{name: app.Name + "/" + env.Name, in: in})
 			}
 		case "Preview":
@@ -279,6 +307,20 @@ func input(t *testing.T, appPath string, tmpl landfallv1.EnvironmentTemplate, na
 		}
 	}
 	return in
+}
+
+// demoKey is the example's demo-only age key, which the Secret shop-age holds in the demo.
+func demoKey(t *testing.T) *decrypt.Keys {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(examplesDir, "demo-only.agekey"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := decrypt.Parse(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 // previewNamespace executes a Preview's namespace template for pull request number.
