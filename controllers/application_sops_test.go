@@ -117,7 +117,8 @@ func TestSOPSSecrets(t *testing.T) {
 	// Encrypted for a key the Secret does not hold.
 	f.push(t, writeFile(g, "apps/web/secret.enc.yaml", sopsSecret(t, pw2, rcpt2)))
 	g.Eventually(func(g Gomega) { decryptionFailed(g, f, "none of the decryption keys opens the file") }, timeout, poll).Should(Succeed())
-	g.Expect(hasEventWith(g, ns, landfallv1.ReasonDecryptionFailed, "secret.enc.yaml")).To(BeTrue())
+	g.Eventually(func(g Gomega) bool { return hasEventWith(g, ns, landfallv1.ReasonDecryptionFailed, "secret.enc.yaml") },
+		timeout, poll).Should(BeTrue(), "the Event may come a moment after the status")
 
 	// The decryption Secret gone.
 	g.Expect(k8s.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sops-age", Namespace: ns}})).To(Succeed())

@@ -97,7 +97,9 @@ func TestValuesFrom(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		valuesFromFailed(g, f, "ConfigMap "+ns+"/web-values key settings.yaml: the ConfigMap is not found")
 	}, timeout, poll).Should(Succeed())
-	g.Expect(hasEventWith(g, ns, landfallv1.ReasonValuesFromFailed, "web-values")).To(BeTrue())
+	// Events are sent apart from the status write: the Event may come a moment later.
+	g.Eventually(func(g Gomega) bool { return hasEventWith(g, ns, landfallv1.ReasonValuesFromFailed, "web-values") },
+		timeout, poll).Should(BeTrue())
 	g.Expect(dbPassword(g, target)).To(Equal(pw2), "nothing applied")
 	putObject(g, valuesConfigMap(ns, "back"))
 	g.Eventually(func(g Gomega) {

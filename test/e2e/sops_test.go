@@ -189,7 +189,8 @@ func TestSOPSSecrets(t *testing.T) {
 	tampered := dbSecretFile(t, dbPassword2, rcpt1)
 	tampered["apps/db/secret.enc.yaml"] = strings.Replace(tampered["apps/db/secret.enc.yaml"], "name: db", "name: db-tampered", 1)
 	refused(tampered, "secret.enc.yaml: the file was changed")
-	g.Expect(eventMessages(g, e.k8s, db, landfallv1.ReasonDecryptionFailed)).To(ContainElement(ContainSubstring("secret.enc.yaml")))
+	g.Eventually(func(g Gomega) []string { return eventMessages(g, e.k8s, db, landfallv1.ReasonDecryptionFailed) }, timeout, poll).
+		Should(ContainElement(ContainSubstring("secret.enc.yaml")))
 	g.Expect(e.k8s.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sops-age", Namespace: f.ns}})).To(Succeed())
 	refused(dbSecretFile(t, dbPassword2, rcpt1), "sops-age not found")
 
