@@ -77,8 +77,12 @@ deps: ## Install the system packages tests need (git, sshd, prometheus).
 	bash hack/install-test-deps.sh
 
 .PHONY: testbin
-testbin: ## Build kube-apiserver, controller-manager, scheduler, kubectl, etcd, kwok, helm, kustomize and the OCI registry into $LANDFALL_TESTBIN.
+testbin: ## Build kube-apiserver, controller-manager, scheduler, kubectl, etcd, kwok, helm, kustomize, the OCI registry and Gitea into $LANDFALL_TESTBIN.
 	bash hack/testbin.sh
+
+.PHONY: gitea
+gitea: ## Build only Gitea (the forge tests' Git forge) into $LANDFALL_TESTBIN; testbin builds it too.
+	bash hack/gitea.sh
 
 .PHONY: test
 test: deps testbin verify vet lint ## Run every test (unit, envtest, full cluster); RACE_PACKAGES under -race. CI=true: missing tools fail, never skip.

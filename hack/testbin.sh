@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the control-plane binaries the tests use (kube-apiserver, kube-controller-manager,
 # kube-scheduler, kubectl, etcd, kwok, helm,
-# kustomize, and the OCI registry) from the pinned Go modules under test/tools into a
+# kustomize, the OCI registry, and Gitea) from the pinned Go modules under test/tools into a
 # cache outside the repository. A binary already in the cache is not built again.
 set -euo pipefail
 
@@ -54,4 +54,5 @@ if ! have registry; then
   step "building the OCI registry (distribution)"
   (cd "$ROOT/test/tools/distribution" && go build -trimpath -ldflags "-s -w" -o "$OUT/registry" .)
 fi
+bash "$ROOT/hack/gitea.sh"
 step "testbin ready in $OUT"
