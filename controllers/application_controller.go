@@ -38,6 +38,8 @@ type ApplicationReconciler struct {
 	Clusters *destinations
 	// Tenants finds the TenantPolicies that confine an Application's namespace.
 	Tenants *tenants
+	// Notify publishes each environment's rollout events to the Notifications.
+	Notify *notifier
 	// Drift remembers which environments' live objects changed since their last sync.
 	Drift *driftTracker
 	// Watcher watches the kinds applied, to notice drift.

@@ -18,6 +18,7 @@ import (
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 	"github.com/landfall-dev/landfall/health"
+	"github.com/landfall-dev/landfall/notify"
 	"github.com/landfall-dev/landfall/render"
 	"github.com/landfall-dev/landfall/render/decrypt"
 	"github.com/landfall-dev/landfall/sync/apply"
@@ -62,6 +63,7 @@ func (s *envSync) carryOut(ctx context.Context, dec rollout.Decision, h health.R
 	case rollout.ActionBakeComplete:
 		recordProgress(s.st, dec.Progress, a.Message)
 		s.event(corev1.EventTypeNormal, "Baked", a.Message)
+		s.notify(notify.Promoted, dec.Progress.Revision, a.Message)
 		return envOutcome{}
 	case rollout.ActionWait:
 		recordProgress(s.st, dec.Progress, a.Message)
@@ -88,6 +90,7 @@ func (s *envSync) carryOut(ctx context.Context, dec rollout.Decision, h health.R
 		recordProgress(s.st, dec.Progress, a.Message)
 		setHistory(s.app, a.Revision, s.env.Name, landfallv1.ResultFailed, a.Message, s.r.clock())
 		s.event(corev1.EventTypeWarning, failureReason(a.Reason), a.Message)
+		s.notify(failureKind(a.Reason), a.Revision, a.Message)
 		return envOutcome{reason: failureReason(a.Reason), message: a.Message, err: errors.New(a.Message), stalled: true}
 	}
 	return s.hold(ctx, dec)
@@ -176,6 +179,7 @@ func (s *envSync) heal(ctx context.Context, revision, stable string, weight int3
 	if out.err == nil && changes.Writes() > 0 && !s.manual && !rerender {
 		driftCorrections.WithLabelValues(s.app.Namespace, s.app.Name, s.env.Name).Inc()
 		s.event(corev1.EventTypeNormal, "SelfHealed", "re-applied objects changed by hand: "+changes.String())
+		s.notify(notify.DriftCorrected, revision, "re-applied objects changed by hand: "+changes.String())
 	}
 	if out.err == nil {
 		s.rememberLive(ctx)
@@ -194,6 +198,7 @@ func (s *envSync) step(ctx context.Context, dec rollout.Decision) envOutcome {
 		s.st.Sync, s.st.Message = landfallv1.SyncUnknown, err.Error()
 		reason := renderFailure(err)
 		s.event(corev1.EventTypeWarning, reason, err.Error())
+		s.notify(notify.SyncFailed, a.Revision, err.Error())
 		return failed(reason, err, true)
 	}
 	out, _ := s.apply(ctx, objs, digest, a.Revision, a.Weight >= 100)
@@ -206,6 +211,9 @@ func (s *envSync) step(ctx context.Context, dec rollout.Decision) envOutcome {
 	}
 	rolloutWeight.WithLabelValues(s.app.Namespace, s.app.Name, s.env.Name).Set(float64(a.Weight))
 	s.event(corev1.EventTypeNormal, "RolloutStep", a.Message)
+	if a.Weight < 100 {
+		s.notify(notify.CanaryStep, a.Revision, a.Message)
+	}
 	return envOutcome{blocked: true, reason: landfallv1.ReasonProgressing, message: a.Message, requeue: waitForHealth}
 }
 
@@ -232,6 +240,7 @@ func (s *envSync) rollback(ctx context.Context, dec rollout.Decision, h health.R
 	rollbacks.WithLabelValues(s.app.Namespace, s.app.Name, s.env.Name, string(a.Reason)).Inc()
 	rolloutWeight.WithLabelValues(s.app.Namespace, s.app.Name, s.env.Name).Set(0)
 	s.event(corev1.EventTypeWarning, landfallv1.ReasonRolledBack, msg)
+	s.notify(notify.RolledBack, bad, msg)
 	ctrl.LoggerFrom(ctx).Info("Rolled back", "from", bad, "to", a.Revision, "reason", string(a.Reason))
 	return envOutcome{blocked: true, reason: landfallv1.ReasonRolledBack, message: msg}
 }
@@ -252,8 +261,10 @@ func (s *envSync) promote(ctx context.Context, dec rollout.Decision) envOutcome 
 	setHistory(s.app, a.Revision, s.env.Name, landfallv1.ResultSucceeded, a.Message, s.r.clock())
 	s.event(corev1.EventTypeNormal, "Promoted", a.Message)
 	if s.env.BakeTime != nil && s.env.BakeTime.Duration > 0 {
+		s.notify(notify.Baking, a.Revision, a.Message) // promoted once the bake passes
 		return envOutcome{blocked: true, reason: landfallv1.ReasonProgressing, message: a.Message, requeue: waitForHealth}
 	}
+	s.notify(notify.Promoted, a.Revision, a.Message)
 	return envOutcome{}
 }
 
@@ -276,6 +287,18 @@ func (s *envSync) recordStored(ctx context.Context, revision string, err error) 
 
 func (s *envSync) event(typ, reason, msg string) {
 	s.r.Recorder.Eventf(s.app, nil, typ, reason, "Rollout", "environment %s: %s", s.env.Name, decrypt.Redact(msg, s.sensitive))
+}
+
+// notify publishes an event of this environment; messages are masked as Events are.
+func (s *envSync) notify(kind notify.Kind, revision, msg string) {
+	s.r.Notify.application(context.Background(), s.app, s.env.Name, kind, revision, decrypt.Redact(msg, s.sensitive))
+}
+
+func failureKind(r rollout.Reason) notify.Kind {
+	if r == rollout.ReasonAnalysisFailed {
+		return notify.AnalysisFailed
+	}
+	return notify.SyncFailed
 }
 
 func failureReason(r rollout.Reason) string {
@@ -464,6 +487,7 @@ func (s *envSync) apply(ctx context.Context, objs []*unstructured.Unstructured, 
 		st.Inventory = encodeInventory(old.Union(applied(changes)))
 		st.Sync, st.Message, st.LastSyncResult = landfallv1.SyncOutOfSync, err.Error(), "failed: "+err.Error()
 		s.event(corev1.EventTypeWarning, landfallv1.ReasonApplyFailed, err.Error())
+		s.notify(notify.SyncFailed, revision, decrypt.Redact(err.Error(), s.sensitive))
 		return failed(landfallv1.ReasonApplyFailed, err, forbidden(err)), changes
 	}
 	s.r.Watcher.ensure(s.dest, s.key, objs)
@@ -487,6 +511,7 @@ func (s *envSync) apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	syncDuration.WithLabelValues(app.Namespace, app.Name, s.env.Name).Observe(time.Since(start).Seconds())
 	if changes.Writes() > 0 {
 		s.r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, "Synced", "Apply", "environment %s at %s: %s", s.env.Name, revision, changes.String())
+		s.notify(notify.Synced, revision, "applied "+changes.String())
 		ctrl.LoggerFrom(ctx).Info("Synced", "changes", changes.String())
 	}
 	return out, changes

@@ -39,6 +39,8 @@ type PreviewReconciler struct {
 	Jitter float64
 	// Tenants labels the namespaces of previews as their tenant's.
 	Tenants *tenants
+	// Notify publishes each preview's coming, changes and going.
+	Notify *notifier
 
 	events *previewEvents
 	wake   chan event.GenericEvent
@@ -114,6 +116,7 @@ func (r *PreviewReconciler) reconcilePreviews(ctx context.Context, p *landfallv1
 		TTL: ttlOf(p), Max: maxPreviews(p)})
 	out, err := r.syncChildren(ctx, p, repo, tmpl, entries)
 	r.announce(p, p.Status.Previews, entries)
+	r.notifyPreviews(p, repo.Spec.URL, p.Status.Previews, entries)
 	p.Status.Previews = entries
 	p.Status.Running, p.Status.Waiting = countStates(entries)
 	if err != nil {

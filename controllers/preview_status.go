@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/notify"
 )
 
 // previewGauge counts each Preview's pull requests by state.
@@ -61,6 +62,39 @@ func summarizePreview(p *landfallv1.Preview, failures []previewFailure) {
 	}
 	msg := fmt.Sprintf("%d running, %d waiting", p.Status.Running, p.Status.Waiting)
 	markReady(p, landfallv1.ReasonSucceeded, msg)
+}
+
+// notifyPreviews publishes PreviewUp for a preview that starts running, PreviewUpdated when
+// a running one moves to a new commit or its health or URL changes, and PreviewRemoved when
+// one stops running (closed, expired, its ref gone).
+func (r *PreviewReconciler) notifyPreviews(p *landfallv1.Preview, url string, prev, next []landfallv1.PreviewEntry) {
+	old := map[string]landfallv1.PreviewEntry{}
+	for _, e := range prev {
+		old[e.Ref] = e
+	}
+	for _, e := range next {
+		o, seen := old[e.Ref]
+		delete(old, e.Ref)
+		wasUp := seen && o.State == landfallv1.PreviewRunning
+		switch {
+		case e.State == landfallv1.PreviewRunning && !wasUp:
+			r.Notify.preview(p, url, notify.PreviewUp, e, fmt.Sprintf("%s is up in namespace %s", e.Ref, e.Namespace))
+		case e.State == landfallv1.PreviewRunning && (o.Revision != e.Revision || o.Health != e.Health || o.URL != e.URL):
+			r.Notify.preview(p, url, notify.PreviewUpdated, e, fmt.Sprintf("%s at %s is %s", e.Ref, e.Revision, e.Health))
+		case e.State != landfallv1.PreviewRunning && wasUp:
+			gone, why := e, e.Message
+			gone.Namespace = o.Namespace
+			if why == "" {
+				why = string(e.State)
+			}
+			r.Notify.preview(p, url, notify.PreviewRemoved, gone, e.Ref+": "+why)
+		}
+	}
+	for _, o := range old {
+		if o.State == landfallv1.PreviewRunning {
+			r.Notify.preview(p, url, notify.PreviewRemoved, o, o.Ref+" is gone")
+		}
+	}
 }
 
 // announce emits an Event for every preview that started, changed state, moved to a new

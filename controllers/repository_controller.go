@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/notify"
 	"github.com/landfall-dev/landfall/sync/source"
 	"github.com/landfall-dev/landfall/sync/source/chart"
 )
@@ -35,6 +36,8 @@ type RepositoryReconciler struct {
 	Jitter float64
 	// Tenants refuses URLs outside the tenant policy of the Repository's namespace.
 	Tenants *tenants
+	// Notify publishes new revisions and policy violations.
+	Notify *notifier
 	// now is the clock; tests may replace it.
 	now func() time.Time
 }
@@ -68,6 +71,7 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if err := r.checkTenant(ctx, repo); err != nil {
 		markNotReady(repo, landfallv1.ReasonPolicyViolation, err.Error(), true)
 		r.Recorder.Eventf(repo, nil, corev1.EventTypeWarning, landfallv1.ReasonPolicyViolation, "Fetch", "%s", err.Error())
+		r.Notify.repository(repo, notify.PolicyViolation, "", err.Error())
 		return ctrl.Result{RequeueAfter: r.interval(repo)}, nil
 	}
 	rev, rewoundFrom, err := r.fetch(ctx, repo)
@@ -93,6 +97,7 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 	if repo.Status.Revision != rev.String() {
 		r.Recorder.Eventf(repo, nil, corev1.EventTypeNormal, "NewRevision", "Fetch", "stored revision %s", rev.String())
+		r.Notify.repository(repo, notify.NewRevision, rev.String(), "stored revision "+rev.String())
 		log.Info("New revision", "revision", rev.String(), "previous", repo.Status.Revision)
 		repo.Status.Revision, repo.Status.RewoundFrom = rev.String(), rewoundFrom
 	}

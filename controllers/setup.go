@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/notify"
 	"github.com/landfall-dev/landfall/render"
 	"github.com/landfall-dev/landfall/sync/source"
 	"github.com/landfall-dev/landfall/sync/source/chart"
@@ -40,6 +41,12 @@ type Options struct {
 	// RequireTenantPolicy refuses every Repository and Application in a namespace that no
 	// TenantPolicy selects. Off, such a namespace is unconfined.
 	RequireTenantPolicy bool
+	// Notifications is the dispatcher events are published to; nil makes one (tests pass
+	// their own to publish into it directly).
+	Notifications *notify.Dispatcher
+	// NotificationDelivery tunes the notification targets' queues, retries and rate limits;
+	// the zero value takes notify's defaults.
+	NotificationDelivery notify.Options
 	// RenderIsolator, when set, runs every render in a child process with a memory limit
 	// and a timeout; nil renders in this process.
 	RenderIsolator render.Isolator
@@ -80,23 +87,27 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	}
 	refresh := make(chan event.GenericEvent, 64)
 	ten := &tenants{reader: mgr.GetClient(), strict: opts.RequireTenantPolicy}
+	nt, err := setupNotifications(mgr, opts)
+	if err != nil {
+		return err
+	}
 	policies := &TenantPolicyReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("landfall-tenantpolicy")}
 	if err := policies.SetupWithManager(mgr); err != nil {
 		return err
 	}
 	repos := &RepositoryReconciler{
 		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Source: git, Charts: charts,
-		Recorder: mgr.GetEventRecorder("landfall-repository"), Jitter: opts.Jitter, Tenants: ten,
+		Recorder: mgr.GetEventRecorder("landfall-repository"), Jitter: opts.Jitter, Tenants: ten, Notify: nt,
 	}
 	if err := repos.SetupWithManager(mgr, opts.Concurrency, refresh); err != nil {
 		return err
 	}
-	if err := setupApplications(mgr, opts, git, charts, ten); err != nil {
+	if err := setupApplications(mgr, opts, git, charts, ten, nt); err != nil {
 		return err
 	}
 	previews := &PreviewReconciler{
 		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Source: git,
-		Recorder: mgr.GetEventRecorder("landfall-preview"), Jitter: opts.Jitter, Tenants: ten,
+		Recorder: mgr.GetEventRecorder("landfall-preview"), Jitter: opts.Jitter, Tenants: ten, Notify: nt,
 	}
 	if err := previews.SetupWithManager(context.Background(), mgr, opts.Concurrency); err != nil {
 		return err
@@ -113,7 +124,25 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	return setupReplica(mgr, recv)
 }
 
-func setupApplications(mgr ctrl.Manager, opts Options, git *source.Client, charts *chart.Client, ten *tenants) error {
+// setupNotifications starts the dispatcher, whose workers deliver outside every reconcile,
+// and the Notification controller that configures its routes.
+func setupNotifications(mgr ctrl.Manager, opts Options) (*notifier, error) {
+	d := opts.Notifications
+	if d == nil {
+		d = notify.NewDispatcher()
+	}
+	if err := mgr.Add(d); err != nil {
+		return nil, err
+	}
+	r := &NotificationReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Dispatcher: d,
+		Recorder: mgr.GetEventRecorder("landfall-notification"), Delivery: opts.NotificationDelivery}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return nil, err
+	}
+	return &notifier{d: d, repos: mgr.GetClient()}, nil
+}
+
+func setupApplications(mgr ctrl.Manager, opts Options, git *source.Client, charts *chart.Client, ten *tenants, nt *notifier) error {
 	dests, err := newDestinations(mgr.GetConfig(), mgr.GetAPIReader(), client.Options{Scheme: mgr.GetScheme()})
 	if err != nil {
 		return err
@@ -129,7 +158,7 @@ func setupApplications(mgr ctrl.Manager, opts Options, git *source.Client, chart
 	apps := &ApplicationReconciler{
 		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Source: git, Charts: charts, Renderer: opts.renderer(),
 		Recorder: mgr.GetEventRecorder("landfall-application"), Clusters: dests, Drift: tracker, Tenants: ten,
-		Watcher: watcher, Resync: opts.Resync, Jitter: opts.Jitter,
+		Watcher: watcher, Resync: opts.Resync, Jitter: opts.Jitter, Notify: nt,
 		Store: &revisionStore{client: mgr.GetClient(), reader: mgr.GetAPIReader()},
 	}
 	return apps.SetupWithManager(context.Background(), mgr, opts.Concurrency, wake)

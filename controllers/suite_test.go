@@ -19,6 +19,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/landfall-dev/landfall/controllers"
+	"github.com/landfall-dev/landfall/notify"
 	"github.com/landfall-dev/landfall/render"
 	"github.com/landfall-dev/landfall/sandbox"
 	"github.com/landfall-dev/landfall/test/cluster"
@@ -35,6 +36,8 @@ var (
 	// keep secrets out of both read them.
 	cacheDir   string
 	managerLog lockedBuffer
+	// dispatcher is the manager's notification dispatcher: benchmarks publish into it.
+	dispatcher = notify.NewDispatcher()
 )
 
 // lockedBuffer keeps what the manager logs while a test records (start), safe for the
@@ -135,7 +138,7 @@ func startManager(ctx context.Context) error {
 		return err
 	}
 	if err := controllers.Setup(mgr, controllers.Options{Concurrency: 4, CacheDir: cacheDir, WebhookAddr: webhookAddr,
-		RenderIsolator: iso}); err != nil {
+		RenderIsolator: iso, Notifications: dispatcher}); err != nil {
 		return err
 	}
 	go func() {

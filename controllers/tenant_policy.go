@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/notify"
 )
 
 // errPolicyViolation marks what a TenantPolicy forbids: refused before anything is applied.
@@ -217,6 +218,7 @@ func (r *ApplicationReconciler) policyViolation(app *landfallv1.Application, env
 		st.Sync = landfallv1.SyncOutOfSync
 	}
 	r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, landfallv1.ReasonPolicyViolation, "Sync", "environment %s: %s", env, err.Error())
+	r.Notify.application(context.Background(), app, env, notify.PolicyViolation, st.DesiredRevision, err.Error())
 	return failed(landfallv1.ReasonPolicyViolation, err, true)
 }
 

@@ -72,6 +72,9 @@ const (
 	// ReasonStatusWriteFailed: the apiserver refused the object's status (too large, say);
 	// the message names its error. What the last reconcile did is not recorded.
 	ReasonStatusWriteFailed = "StatusWriteFailed"
+	// ReasonDeliveryFailed: a Notification's target failed five deliveries in a row (Dead);
+	// its events wait in its queue, the oldest dropped past the bound.
+	ReasonDeliveryFailed = "DeliveryFailed"
 )
 
 // Annotations and labels Landfall reads or writes. They are API.

@@ -14,10 +14,10 @@ import (
 // Landfall's short names carry an lf prefix so `kubectl get lfapp` is never ambiguous, and
 // every kind is in the landfall category so `kubectl get landfall` lists them all.
 func TestCRDNamesDoNotCollide(t *testing.T) {
-	taken := []string{"app", "apps", "repo", "repos", "preview", "previews", "application", "applications"}
+	taken := []string{"app", "apps", "repo", "repos", "preview", "previews", "application", "applications", "notification", "notifications", "alert", "provider"}
 	files, err := filepath.Glob("../../charts/landfall/crds/*.yaml")
-	if err != nil || len(files) != 4 {
-		t.Fatalf("want the 4 generated CRDs, found %v (%v)", files, err)
+	if err != nil || len(files) != 5 {
+		t.Fatalf("want the 5 generated CRDs, found %v (%v)", files, err)
 	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)

@@ -1,5 +1,5 @@
-// Package v1alpha1 holds the landfall.dev/v1alpha1 API: Repository, Application, Preview and
-// TenantPolicy.
+// Package v1alpha1 holds the landfall.dev/v1alpha1 API: Repository, Application, Preview,
+// TenantPolicy and Notification.
 //
 // It imports only apimachinery, so clients can use the types without pulling in Landfall.
 // +kubebuilder:object:generate=true
@@ -28,6 +28,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&Application{}, &ApplicationList{},
 		&Preview{}, &PreviewList{},
 		&TenantPolicy{}, &TenantPolicyList{},
+		&Notification{}, &NotificationList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

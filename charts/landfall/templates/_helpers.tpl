@@ -71,21 +71,21 @@ through two APIs: events.k8s.io for Landfall's kinds, core for leader election.
 */}}
 {{- define "landfall.ownRules" -}}
 - apiGroups: [landfall.dev]
-  resources: [repositories, applications, previews]
+  resources: [repositories, applications, previews, notifications]
   verbs: [get, list, watch, update, patch]
 # A Preview creates and deletes one Repository and one Application per pull request.
 - apiGroups: [landfall.dev]
   resources: [repositories, applications]
   verbs: [create, delete]
 - apiGroups: [landfall.dev]
-  resources: [repositories/status, applications/status, previews/status]
+  resources: [repositories/status, applications/status, previews/status, notifications/status]
   verbs: [get, update, patch]
 # Finalizers and owner references with blockOwnerDeletion need update on */finalizers.
 - apiGroups: [landfall.dev]
   resources: [repositories/finalizers, applications/finalizers, previews/finalizers]
   verbs: [update]
 # Secrets by name: Landfall reads the credentials Secrets Repositories and clusters name and
-# the decryption Secrets Applications name, and keeps each environment's last healthy
+# the decryption Secrets Applications name, the target Secrets Notifications name, and keeps each environment's last healthy
 # revision in a Secret next to its Application, so a rollback works while Git is
 # unreachable. It lists and watches only the webhook Secrets Repositories name, each on its
 # own (a field selector on its name), so every replica verifies deliveries without a
