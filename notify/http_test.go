@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -232,5 +233,81 @@ func TestCommentBody(t *testing.T) {
 	e.Kind = PreviewRemoved
 	if b := CommentBody(e); !strings.Contains(b, "removed") || !strings.Contains(b, CommentMarker(e)) {
 		t.Errorf("removed comment:\n%s", b)
+	}
+}
+
+// fakeForge keeps comments as GitHub's and GitLab's comment APIs do, for the request shapes:
+// list (paged), create, edit by id.
+type fakeForge struct {
+	comments map[string][]forgeComment // by list path
+	next     int64
+	calls    []string
+}
+
+func (f *fakeForge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.calls = append(f.calls, r.Method+" "+r.URL.EscapedPath())
+	var in struct{ Body string }
+	_ = json.NewDecoder(r.Body).Decode(&in)
+	path := r.URL.EscapedPath()
+	switch r.Method {
+	case http.MethodGet:
+		if r.URL.Query().Get("page") != "1" {
+			_, _ = w.Write([]byte("[]"))
+			return
+		}
+		_ = json.NewEncoder(w).Encode(f.comments[path])
+	case http.MethodPost:
+		f.next++
+		f.comments[path] = append(f.comments[path], forgeComment{ID: f.next, Body: in.Body})
+		_, _ = w.Write([]byte("{}"))
+	case http.MethodPatch, http.MethodPut:
+		for list, cs := range f.comments {
+			for i := range cs {
+				if strings.HasSuffix(path, "/"+strconv.FormatInt(cs[i].ID, 10)) {
+					f.comments[list][i].Body = in.Body
+				}
+			}
+		}
+		_, _ = w.Write([]byte("{}"))
+	}
+}
+
+// TestForgeCommentShapes: GitHub (issue comments, PATCH) and GitLab (merge request notes,
+// PUT) get one comment per pull request, edited in place, marked removed.
+func TestForgeCommentShapes(t *testing.T) {
+	for p, want := range map[Provider][]string{
+		GitHub: {"GET /repos/group/app/issues/7/comments", "POST /repos/group/app/issues/7/comments",
+			"GET /repos/group/app/issues/7/comments", "PATCH /repos/group/app/issues/comments/1",
+			"GET /repos/group/app/issues/7/comments", "PATCH /repos/group/app/issues/comments/1"},
+		GitLab: {"GET /projects/group%2Fapp/merge_requests/7/notes", "POST /projects/group%2Fapp/merge_requests/7/notes",
+			"GET /projects/group%2Fapp/merge_requests/7/notes", "PUT /projects/group%2Fapp/merge_requests/7/notes/1",
+			"GET /projects/group%2Fapp/merge_requests/7/notes", "PUT /projects/group%2Fapp/merge_requests/7/notes/1"},
+	} {
+		fake := &fakeForge{comments: map[string][]forgeComment{}}
+		srv := httptest.NewServer(fake)
+		f := &Forge{Provider: p, APIURL: srv.URL, Token: "tok"}
+		e := Event{Object: Object{Kind: "Preview", Namespace: "team", Name: "previews"}, RepositoryURL: "https://x.invalid/group/app.git",
+			Preview: &Preview{Number: 7, Namespace: "team-pr-7", Health: "Progressing"}}
+		for _, step := range []struct {
+			kind   Kind
+			health string
+		}{{PreviewUp, "Progressing"}, {PreviewUpdated, "Healthy"}, {PreviewRemoved, "Healthy"}} {
+			e.Kind, e.Preview.Health = step.kind, step.health
+			if err := f.Send(context.Background(), e); err != nil {
+				t.Fatalf("%s %s: %v", p, step.kind, err)
+			}
+		}
+		srv.Close()
+		calls := fake.calls
+		if strings.Join(calls, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s calls:\n%s\nwant:\n%s", p, strings.Join(calls, "\n"), strings.Join(want, "\n"))
+		}
+		var all []forgeComment
+		for _, cs := range fake.comments {
+			all = append(all, cs...)
+		}
+		if len(all) != 1 || !strings.Contains(all[0].Body, "removed") {
+			t.Errorf("%s comments: %+v", p, all)
+		}
 	}
 }
