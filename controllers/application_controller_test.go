@@ -213,6 +213,19 @@ func TestApplicationSelfHealAndDriftReport(t *testing.T) {
 	}, timeout, poll).Should(Succeed())
 	g.Expect(exists(target, "web-config", cm)()).To(Succeed())
 	g.Expect(cm.Data["greeting"]).To(Equal("edited again"))
+
+	// Self-heal turned on again heals the drift already reported: the edit was seen (and
+	// compared) before, and nothing changes in the cluster after it.
+	f.update(g, func(a *landfallv1.Application) { a.Spec.SelfHeal = true })
+	g.Eventually(func(g Gomega) string {
+		g.Expect(exists(target, "web-config", cm)()).To(Succeed())
+		return cm.Data["greeting"]
+	}, timeout, poll).Should(Equal("hello"))
+	g.Eventually(func(g Gomega) {
+		st := envStatus(g, f.get(g), "staging")
+		g.Expect(st.Sync).To(Equal(landfallv1.SyncSynced))
+		g.Expect(st.OutOfSync).To(BeEmpty())
+	}, timeout, poll).Should(Succeed())
 }
 
 func TestApplicationSyncWindowAndEnvironments(t *testing.T) {

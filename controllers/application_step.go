@@ -149,7 +149,7 @@ func (s *envSync) healLive(ctx context.Context) envOutcome {
 // manual sync) it re-applies objects changed by hand, else it names them. When nothing
 // changed in Git nor in the cluster it does nothing: no render, no dry-run, no write.
 func (s *envSync) heal(ctx context.Context, revision, stable string, weight int32) envOutcome {
-	dirty := s.r.Drift.takeDirty(s.key)
+	dirty := s.r.Drift.takeDirty(s.key, s.app.Spec.SelfHeal)
 	// A render asked for because the cluster's API changed is Git's intent, not drift: it is
 	// applied with or without self-heal, and is no self-heal.
 	rerender := s.r.Drift.takeRerender(s.key)
@@ -167,6 +167,7 @@ func (s *envSync) heal(ctx context.Context, revision, stable string, weight int3
 	if !s.app.Spec.SelfHeal && !s.manual && !rerender {
 		out := s.r.reportDrift(ctx, s.app, s.env.Name, s.st, s.dest, objs)
 		if out.err == nil {
+			s.r.Drift.markUnhealed(s.key, s.st.Sync == landfallv1.SyncOutOfSync)
 			s.rememberLive(ctx)
 		}
 		return out
@@ -182,6 +183,7 @@ func (s *envSync) heal(ctx context.Context, revision, stable string, weight int3
 		s.notify(notify.DriftCorrected, revision, "re-applied objects changed by hand: "+changes.String())
 	}
 	if out.err == nil {
+		s.r.Drift.markUnhealed(s.key, false)
 		s.rememberLive(ctx)
 	}
 	return out

@@ -9,12 +9,17 @@ import (
 type envKey struct{ namespace, app, env string }
 
 // driftTracker remembers environments whose live objects changed since their last sync,
-// and what their live objects looked like after the last full comparison.
+// drift found and reported but not healed, and what their live objects looked like after
+// the last full comparison.
 // A fresh controller knows nothing, so every environment starts dirty: the first reconcile
 // after a start compares live objects once.
 type driftTracker struct {
-	mu       sync.Mutex
-	clean    map[envKey]bool
+	mu    sync.Mutex
+	clean map[envKey]bool
+	// unhealed: the last full comparison found drift and, self-heal being off, left it.
+	// The next pass with self-heal on compares again, though nothing changed since: the
+	// change was taken by a pass that read self-heal off (turned on while it compared).
+	unhealed map[envKey]bool
 	live     map[envKey]liveSnapshot
 	compared map[envKey]time.Time
 	// rerender: the destination's API changed under the environment's render (it wrote a
@@ -23,7 +28,7 @@ type driftTracker struct {
 }
 
 func newDriftTracker() *driftTracker {
-	return &driftTracker{clean: map[envKey]bool{}, live: map[envKey]liveSnapshot{}, compared: map[envKey]time.Time{}, rerender: map[envKey]bool{}}
+	return &driftTracker{clean: map[envKey]bool{}, unhealed: map[envKey]bool{}, live: map[envKey]liveSnapshot{}, compared: map[envKey]time.Time{}, rerender: map[envKey]bool{}}
 }
 
 // markDirty records a change of a live object of the environment.
@@ -33,13 +38,25 @@ func (d *driftTracker) markDirty(k envKey) {
 	delete(d.clean, k)
 }
 
-// takeDirty reports whether the environment changed since the last call, and marks it clean.
-func (d *driftTracker) takeDirty(k envKey) bool {
+// takeDirty reports whether the environment changed since the last call, or, for a pass
+// that heals, whether drift was left unhealed; and marks it clean.
+func (d *driftTracker) takeDirty(k envKey, selfHeal bool) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	dirty := !d.clean[k]
+	dirty := !d.clean[k] || (selfHeal && d.unhealed[k])
 	d.clean[k] = true
 	return dirty
+}
+
+// markUnhealed records whether the last full comparison left drift in place.
+func (d *driftTracker) markUnhealed(k envKey, unhealed bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if unhealed {
+		d.unhealed[k] = true
+	} else {
+		delete(d.unhealed, k)
+	}
 }
 
 // markRerender asks the environment's next pass to render again.
@@ -90,6 +107,11 @@ func (d *driftTracker) forget(namespace, app string) {
 		if k.namespace == namespace && k.app == app {
 			delete(d.clean, k)
 			delete(d.rerender, k)
+		}
+	}
+	for k := range d.unhealed {
+		if k.namespace == namespace && k.app == app {
+			delete(d.unhealed, k)
 		}
 	}
 	for k := range d.live {
