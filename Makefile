@@ -62,7 +62,7 @@ vet: ## Run go vet.
 
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## Run golangci-lint, including the one-way import rules (depguard).
-	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --allow-serial-runners ./...
 
 .PHONY: verify
 verify: generate manifests ## Fail when generated files are stale, code is unformatted or a doc link is broken.
