@@ -77,9 +77,12 @@ func (r *NotificationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, err
 	}
 	r.Dispatcher.Configure(n.Namespace, n.Name, match, targets)
-	busy := r.summarize(n, missing)
-	if busy {
+	switch {
+	case r.summarize(n, missing):
 		return ctrl.Result{RequeueAfter: 3 * time.Second}, nil
+	case len(missing) > 0:
+		// Secrets are not watched: a missing one is looked for again soon.
+		return ctrl.Result{RequeueAfter: 15 * time.Second}, nil
 	}
 	return ctrl.Result{RequeueAfter: time.Minute}, nil
 }
