@@ -50,6 +50,18 @@ var valuesBombs = []struct {
 		twelveMiB := "v: " + strings.Repeat("x", 12<<20) + "\n"
 		return chartWithValues(t, map[string]string{"a.yaml": twelveMiB, "b.yaml": twelveMiB, "c.yaml": twelveMiB}, "a.yaml", "b.yaml", "c.yaml")
 	}, "chart/c.yaml: the values pass 33554432 bytes (MaxValuesBytes)"},
+	{"valuesFrom with the values files", func(t testing.TB) Input {
+		twelveMiB := "v: " + strings.Repeat("x", 12<<20) + "\n"
+		in := chartWithValues(t, map[string]string{"a.yaml": twelveMiB, "b.yaml": twelveMiB}, "a.yaml", "b.yaml")
+		in.ValuesFrom = []ValuesSource{{Name: "Secret shop/big key values.yaml", YAML: []byte(twelveMiB), Sensitive: true}}
+		return in
+	}, "Secret shop/big key values.yaml: the values pass 33554432 bytes (MaxValuesBytes)"},
+	{"deep valuesFrom", func(t testing.TB) Input {
+		in := writeChart(t, "", `"ok"`)
+		in.ValuesFrom = []ValuesSource{{Name: "ConfigMap shop/deep key values.yaml",
+			YAML: []byte("x: " + strings.Repeat("{a: ", 150) + "1" + strings.Repeat("}", 150))}}
+		return in
+	}, "values nest more than 100 levels deep (MaxValuesDepth)"},
 }
 
 func TestValuesAreBounded(t *testing.T) {
