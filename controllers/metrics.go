@@ -1,10 +1,13 @@
 package controllers
 
 import (
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/render"
 )
 
 // Landfall's domain metrics, registered with controller-runtime's registry so /metrics
@@ -111,7 +114,31 @@ var (
 	}, []string{"namespace", "application", "environment"})
 )
 
+// renderEngine is the process's render engine, whose counters /metrics serves: renders
+// run and renders answered from the cache, for every Application together (a series per
+// Application would cost memory on every one).
+var renderEngine atomic.Pointer[render.Engine]
+
+func renderStats() render.Stats {
+	if e := renderEngine.Load(); e != nil {
+		return e.Stats()
+	}
+	return render.Stats{}
+}
+
+var (
+	rendersRun = prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "landfall_renders_total",
+		Help: "Renders run (Kustomize, Helm or plain), cache hits not counted.",
+	}, func() float64 { return float64(renderStats().Renders) })
+	renderHits = prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "landfall_render_cache_hits_total",
+		Help: "Renders answered from the cache: nothing the last render read had changed.",
+	}, func() float64 { return float64(renderStats().Hits) })
+)
+
 func init() {
+	metrics.Registry.MustRegister(rendersRun, renderHits)
 	metrics.Registry.MustRegister(renderDuration, syncDuration, objectChanges, driftCorrections, periodicDrift, pruneHolds, rollbacks, rolloutWeight)
 }
 

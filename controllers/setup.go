@@ -52,11 +52,14 @@ type Options struct {
 	RenderIsolator render.Isolator
 }
 
+// renderer returns the process's render engine, and has /metrics count its renders.
 func (o Options) renderer() *render.Engine {
-	if o.RenderIsolator == nil {
-		return render.New()
+	e := render.New()
+	if o.RenderIsolator != nil {
+		e = render.New(render.WithIsolator(o.RenderIsolator))
 	}
-	return render.New(render.WithIsolator(o.RenderIsolator))
+	renderEngine.Store(e)
+	return e
 }
 
 // NewScheme returns a scheme with the Kubernetes built-in kinds and Landfall's kinds.

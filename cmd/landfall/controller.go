@@ -23,6 +23,7 @@ import (
 type controllerFlags struct {
 	kubeconfig       string
 	metricsAddr      string
+	pprofAddr        string
 	probeAddr        string
 	webhookAddr      string
 	leaderElect      bool
@@ -58,6 +59,7 @@ func newControllerCmd() *cobra.Command {
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file; in-cluster config or $KUBECONFIG when empty")
 	fl.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint; 0 disables it")
 	fl.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	fl.StringVar(&f.pprofAddr, "pprof-bind-address", "", "address of Go's /debug/pprof profiles, for measuring; empty or 0 disables it")
 	fl.StringVar(&f.webhookAddr, "webhook-bind-address", ":9292", "address of the Git webhook receiver; 0 disables it")
 	fl.BoolVar(&f.leaderElect, "leader-elect", true, "hold a leader lease so only one replica reconciles")
 	fl.StringVar(&f.leaderNamespace, "leader-election-namespace", "", "namespace of the leader lease ($POD_NAMESPACE, else landfall-system)")
@@ -96,6 +98,7 @@ func runController(f *controllerFlags) error {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
 		Metrics:                       metricsserver.Options{BindAddress: f.metricsAddr},
+		PprofBindAddress:              f.pprofAddr,
 		HealthProbeBindAddress:        f.probeAddr,
 		LeaderElection:                f.leaderElect,
 		LeaderElectionID:              f.leaderID,

@@ -36,6 +36,9 @@ type Options struct {
 	// AuditWrites makes kube-apiserver log every write request (who, verb, object, user
 	// agent; no bodies) to AuditLog(), so a test can count one client's writes.
 	AuditWrites bool
+	// AuditReadsOf adds the reads (get, list, watch) of these users to the audit log,
+	// with AuditWrites: a benchmark counts every request of one client by verb and resource.
+	AuditReadsOf []string
 }
 
 // Cluster is a running full control plane.
@@ -135,7 +138,7 @@ func (c *Cluster) prepare() error {
 	cfg.QPS, cfg.Burst = 200, 400
 	c.Config = cfg
 	if c.opts.AuditWrites {
-		if err := writeAuditPolicy(c.path("audit-policy.yaml")); err != nil {
+		if err := writeAuditPolicy(c.path("audit-policy.yaml"), c.opts.AuditReadsOf); err != nil {
 			return err
 		}
 	}

@@ -46,9 +46,27 @@ func newScheme() *runtime.Scheme {
 
 // startEnv starts a cluster with nodes fake nodes, installs the CRDs and starts the
 // controller; on error it stops what it started.
-func startEnv(ctx context.Context, name string, nodes int, controllerArgs ...string) (e *env, err error) {
+func startEnv(ctx context.Context, name string, nodes int, controllerArgs ...string) (*env, error) {
+	return startEnvWith(ctx, envOptions{name: name, nodes: nodes}, controllerArgs...)
+}
+
+// envOptions shape an env beyond its name and size.
+type envOptions struct {
+	name  string
+	nodes int
+	// auditReads adds the controller's reads to the audit log: the fleet benchmark counts
+	// every request it makes, by verb and resource.
+	auditReads bool
+}
+
+func startEnvWith(ctx context.Context, o envOptions, controllerArgs ...string) (e *env, err error) {
+	name := o.name
 	e = &env{name: name, dir: filepath.Join(workDir, name)}
-	if e.cluster, err = startCluster(ctx, name, filepath.Join(e.dir, "cluster"), nodes); err != nil {
+	var readers []string
+	if o.auditReads {
+		readers = []string{controllerUser}
+	}
+	if e.cluster, err = startCluster(ctx, name, filepath.Join(e.dir, "cluster"), o.nodes, readers...); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -77,13 +95,13 @@ func startEnv(ctx context.Context, name string, nodes int, controllerArgs ...str
 }
 
 // startCluster starts a full cluster whose apiserver audits write requests.
-func startCluster(ctx context.Context, name, dir string, nodes int) (*cluster.Cluster, error) {
+func startCluster(ctx context.Context, name, dir string, nodes int, readers ...string) (*cluster.Cluster, error) {
 	logf := func(format string, args ...any) {
 		if testing.Verbose() {
 			fmt.Fprintf(os.Stderr, "cluster "+name+": "+format+"\n", args...)
 		}
 	}
-	c, err := cluster.Start(ctx, cluster.Options{Name: name, Dir: dir, Nodes: nodes, AuditWrites: true, Log: logf})
+	c, err := cluster.Start(ctx, cluster.Options{Name: name, Dir: dir, Nodes: nodes, AuditWrites: true, AuditReadsOf: readers, Log: logf})
 	if err != nil {
 		return nil, fmt.Errorf("starting cluster %s (logs in %s): %w", name, dir, err)
 	}

@@ -124,17 +124,34 @@ func percentile(samples []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// writeCount is what one client wrote according to the apiserver's audit log.
+// writeCount is what one client wrote according to the apiserver's audit log, and every
+// request it made where the log records its reads too (cluster.Options.AuditReadsOf).
 type writeCount struct {
 	writes  int            // create, update, patch, delete, deletecollection; dry runs excluded
 	dryRuns int            // the same verbs with dryRun=All: reads that cost a write's work
 	byKind  map[string]int // "<verb> <resource>[/<subresource>]" → writes
+	// requests counts every request in the log, reads and dry runs included, by
+	// "<verb> <resource>[/<subresource>]" ("… (dry run)" for dry runs).
+	requests map[string]int
 }
 
-// auditedWrites counts user's write requests in the audit log that completed in [from, to],
-// reading from offset (the log's size when the window began).
+// reads is how many get, list and watch requests the log holds.
+func (w writeCount) reads() int {
+	n := 0
+	for k, v := range w.requests {
+		if isRead(strings.Fields(k)[0]) {
+			n += v
+		}
+	}
+	return n
+}
+
+func isRead(verb string) bool { return verb == "get" || verb == "list" || verb == "watch" }
+
+// auditedWrites counts user's requests in the audit log that completed in [from, to]
+// (a watch: that began), reading from offset (the log's size when the window began).
 func auditedWrites(path string, offset int64, user string, from, to time.Time) (writeCount, error) {
-	wc := writeCount{byKind: map[string]int{}}
+	wc := writeCount{byKind: map[string]int{}, requests: map[string]int{}}
 	f, err := os.Open(path)
 	if err != nil {
 		return wc, err
@@ -155,20 +172,31 @@ func auditedWrites(path string, offset int64, user string, from, to time.Time) (
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			return wc, fmt.Errorf("audit log: %w", err)
 		}
-		if ev.Stage != "ResponseComplete" || ev.User.Username != user ||
-			ev.StageTimestamp.Before(from) || ev.StageTimestamp.After(to) {
-			continue
+		counted := "ResponseComplete"
+		if ev.Verb == "watch" {
+			counted = "ResponseStarted" // a watch completes when it ends, long after
 		}
-		if strings.Contains(ev.RequestURI, "dryRun=") {
-			wc.dryRuns++
+		if ev.Stage != counted || ev.User.Username != user ||
+			ev.StageTimestamp.Before(from) || ev.StageTimestamp.After(to) {
 			continue
 		}
 		kind := ev.Verb + " " + ev.ObjectRef.Resource
 		if ev.ObjectRef.Subresource != "" {
 			kind += "/" + ev.ObjectRef.Subresource
 		}
-		wc.writes++
-		wc.byKind[kind]++
+		if ev.ObjectRef.Resource == "" { // discovery, /version
+			kind = ev.Verb + " " + strings.SplitN(ev.RequestURI, "?", 2)[0]
+		}
+		switch {
+		case isRead(ev.Verb):
+		case strings.Contains(ev.RequestURI, "dryRun="):
+			wc.dryRuns++
+			kind += " (dry run)"
+		default:
+			wc.writes++
+			wc.byKind[kind]++
+		}
+		wc.requests[kind]++
 	}
 	return wc, sc.Err()
 }
@@ -199,12 +227,15 @@ func apiserverWrites(ctx context.Context, cs kubernetes.Interface) (float64, err
 func sumSamples(text, metric string, keep func(labels string) bool) (float64, error) {
 	var sum float64
 	for _, line := range strings.Split(text, "\n") {
-		rest, ok := strings.CutPrefix(line, metric+"{")
-		if !ok {
-			continue
+		var labels, value string
+		if rest, ok := strings.CutPrefix(line, metric+"{"); ok {
+			if labels, value, ok = strings.Cut(rest, "} "); !ok {
+				continue
+			}
+		} else if value, ok = strings.CutPrefix(line, metric+" "); !ok {
+			continue // another metric, or a comment
 		}
-		labels, value, ok := strings.Cut(rest, "} ")
-		if !ok || !keep(labels) {
+		if !keep(labels) {
 			continue
 		}
 		v, err := strconv.ParseFloat(strings.Fields(value)[0], 64)
