@@ -50,14 +50,16 @@ type ApplicationReconciler struct {
 	Resync time.Duration
 	Jitter float64
 	now    func() time.Time
+	// versions tells when the informer cache may serve an Application (application_read.go).
+	versions versions
+	// namespaces are the environments' namespaces already seen.
+	namespaces knownNamespaces
 }
 
 // Reconcile deploys one Application.
 func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
-	app := &landfallv1.Application{}
-	// Read past the cache: a rollout step decided on a status older than the one just
-	// written would be taken twice.
-	if err := r.Secrets.Get(ctx, req.NamespacedName, app); err != nil {
+	app, err := r.readApplication(ctx, req.NamespacedName)
+	if err != nil {
 		if apierrors.IsNotFound(err) {
 			forgetObject("Application", req.Namespace, req.Name)
 			forgetApplication(req.Namespace, req.Name)
@@ -66,6 +68,7 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	if !app.DeletionTimestamp.IsZero() {
 		retireEnvironments(app)
+		r.versions.forget(req.NamespacedName) // finalize writes it; the next read asks the apiserver
 		return ctrl.Result{}, r.finalize(ctx, app)
 	}
 	if controllerutil.AddFinalizer(app, finalizer) {
@@ -73,13 +76,21 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		// predicates (the generation is unchanged), so no event would bring the Application
 		// back, and one created after its Repository resolved a revision would never sync.
 		if err := r.Update(ctx, app); err != nil {
+			r.versions.forget(req.NamespacedName)
 			return ctrl.Result{}, err
 		}
+		r.versions.note(app)
 	}
 	before := app.DeepCopy()
 	defer func() {
-		retErr = errors.Join(retErr, patchStatusIfChanged(ctx, r.Client, r.Recorder, "Application", before, app,
-			func(a *landfallv1.Application) any { return a.Status }))
+		err := patchStatusIfChanged(ctx, r.Client, r.Recorder, "Application", before, app,
+			func(a *landfallv1.Application) any { return a.Status })
+		if err != nil {
+			r.versions.forget(req.NamespacedName)
+		} else {
+			r.versions.note(app)
+		}
+		retErr = errors.Join(retErr, err)
 	}()
 	retireEnvironments(app)
 	if app.Spec.Suspend {

@@ -81,7 +81,7 @@ func (r *ApplicationReconciler) syncEnvironment(ctx context.Context, app *landfa
 		return out
 	}
 	now := r.clock()
-	h := r.observeHealth(ctx, dest, st)
+	h := r.observeHealth(ctx, dest, s.key, st)
 	st.Health = landfallv1.Health(h.Status)
 	if err := checkQueries(app, env); err != nil {
 		return failed(landfallv1.ReasonInvalidSpec, err, true)
@@ -158,8 +158,13 @@ func (r *ApplicationReconciler) render(ctx context.Context, app *landfallv1.Appl
 	in := render.Input{
 		Root: co.Dir, Path: firstNonEmpty(env.Path, app.Spec.Path), Namespace: env.Namespace,
 		ReleaseName: firstNonEmpty(env.ReleaseName, app.Name), ValuesFiles: env.ValuesFiles,
-		Revision: co.Revision.ID(), KubeVersion: dest.version, APIVersions: dest.caps.apiVersions(), Scope: dest.scope,
+		Revision: co.Revision.ID(), KubeVersion: dest.version, Scope: dest.scope,
 		Policy: render.Policy{AllowClusterScoped: app.Spec.AllowClusterScoped, AllowedNamespaces: app.Spec.AllowedNamespaces},
+	}
+	// Only a Helm chart sees what the cluster serves (.Capabilities.APIVersions): reading
+	// it costs two discovery requests when it is stale, for nothing to Kustomize or YAML.
+	if kind, err := render.Detect(co.Dir, in.Path); err != nil || kind == render.KindHelm {
+		in.APIVersions = dest.caps.apiVersions()
 	}
 	if env.Values != nil && len(env.Values.Raw) > 0 {
 		if err := json.Unmarshal(env.Values.Raw, &in.Values); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/landfall-dev/landfall/health"
 	"github.com/landfall-dev/landfall/health/analysis"
+	"github.com/landfall-dev/landfall/sync/inventory"
 	"github.com/landfall-dev/landfall/sync/rollout"
 )
 
@@ -106,29 +107,56 @@ func metaTime(t time.Time) *metav1.Time {
 
 // observeHealth reads the live objects of the environment's inventory and returns the
 // worst health among them.
-func (r *ApplicationReconciler) observeHealth(ctx context.Context, dest *destination, st *landfallv1.EnvironmentStatus) health.Result {
+func (r *ApplicationReconciler) observeHealth(ctx context.Context, dest *destination, key envKey, st *landfallv1.EnvironmentStatus) health.Result {
 	inv, err := decodeInventory(st)
 	if err != nil || inv.Len() == 0 {
 		return health.Result{Status: health.Unknown, Message: "nothing applied yet"}
 	}
+	ids := inv.IDs()
 	var objs []health.ObjectHealth
 	for _, e := range inv.Entries() {
-		u := &unstructured.Unstructured{}
-		u.SetGroupVersionKind(e.GroupVersionKind())
-		if err := dest.client.Get(ctx, objectKey(e.Namespace, e.Name), u); err != nil {
-			objs = append(objs, health.ObjectHealth{Kind: e.Kind, Namespace: e.Namespace, Name: e.Name,
-				Result: health.Result{Status: health.Unknown, Message: "cannot read it: " + err.Error()}})
-			continue
-		}
-		oh := health.NewObjectHealth(u)
-		if oh.Status == health.Progressing && e.Group == "apps" && e.Kind == "Deployment" {
-			if r, failing := failingNewPods(ctx, dest.client, u); failing {
-				oh.Result = r
-			}
-		}
+		oh := health.ObjectHealth{Group: e.Group, Kind: e.Kind, Namespace: e.Namespace, Name: e.Name}
+		oh.Result = r.objectHealth(ctx, dest, key, ids, e)
 		objs = append(objs, oh)
 	}
 	return health.Aggregate(objs)
+}
+
+// objectHealth judges one object of the inventory. The drift informers hold the metadata
+// of every managed object: a kind without status is judged from it, and an object whose
+// resourceVersion has not moved since it was last judged keeps its health. Only an object
+// that changed (a Deployment's pods turning ready) is read, so a status change of one
+// object reads that one. A Progressing Deployment is read each time: its new pods, which
+// decide whether it is failing, change without it.
+func (r *ApplicationReconciler) objectHealth(ctx context.Context, dest *destination, key envKey,
+	ids []inventory.ObjMetadata, e inventory.Entry) health.Result {
+	if r.Watcher != nil {
+		if m, exists, ok := r.Watcher.cached(dest, e.GroupVersionKind(), e.Namespace, e.Name); ok && exists {
+			if m.DeletionTimestamp != nil {
+				return health.Result{Status: health.Progressing, Message: "being deleted"}
+			}
+			if health.Statusless(e.GroupKind()) {
+				return health.Result{Status: health.Healthy}
+			}
+			if res, ok := r.Drift.judgedHealth(key, e.ObjMetadata, dest.key, m.ResourceVersion); ok {
+				return res
+			}
+		}
+	}
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(e.GroupVersionKind())
+	if err := dest.client.Get(ctx, objectKey(e.Namespace, e.Name), u); err != nil {
+		return health.Result{Status: health.Unknown, Message: "cannot read it: " + err.Error()}
+	}
+	res := health.Of(u)
+	if res.Status == health.Progressing && e.Group == "apps" && e.Kind == "Deployment" {
+		if failing, ok := failingNewPods(ctx, dest.client, u); ok {
+			res = failing
+		}
+		return res
+	}
+	r.Drift.judge(key, ids, e.ObjMetadata, judged{dest: dest.key, resourceVersion: u.GetResourceVersion(), result: res})
+	return res
 }
 
 // analyze measures the metrics that are due and returns the overall verdict of the step.

@@ -153,6 +153,9 @@ func (s *envSync) heal(ctx context.Context, revision, stable string, weight int3
 	// A render asked for because the cluster's API changed is Git's intent, not drift: it is
 	// applied with or without self-heal, and is no self-heal.
 	rerender := s.r.Drift.takeRerender(s.key)
+	if dirty && !rerender && !s.manual && !s.r.Drift.isUnhealed(s.key) && s.unchangedInInformers() {
+		dirty = false // woken by Landfall's own write or a status change: nothing drifted
+	}
 	if !dirty && !rerender && !s.manual && !s.liveChanged(ctx) {
 		return envOutcome{}
 	}
@@ -183,8 +186,7 @@ func (s *envSync) heal(ctx context.Context, revision, stable string, weight int3
 		s.notify(notify.DriftCorrected, revision, "re-applied objects changed by hand: "+changes.String())
 	}
 	if out.err == nil {
-		s.r.Drift.markUnhealed(s.key, false)
-		s.rememberLive(ctx)
+		s.r.Drift.markUnhealed(s.key, false) // apply remembered the live objects
 	}
 	return out
 }
@@ -482,10 +484,14 @@ func (s *envSync) apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	if err != nil {
 		return failed(landfallv1.ReasonApplyFailed, err, true), nil
 	}
+	// Whatever changed before this apply is overwritten by it; a change after it (a
+	// watch event) marks the environment dirty again.
+	s.r.Drift.takeDirty(s.key, false)
 	changes, err := mgr.Apply(ctx, objs)
 	recordChanges(app, s.env.Name, changes)
 	s.noteAPIChanges(changes)
 	if err != nil {
+		s.r.namespaces.forget(s.dest.key, s.env.Namespace) // it may be gone: read it again next time
 		st.Inventory = encodeInventory(old.Union(applied(changes)))
 		st.Sync, st.Message, st.LastSyncResult = landfallv1.SyncOutOfSync, err.Error(), "failed: "+err.Error()
 		s.event(corev1.EventTypeWarning, landfallv1.ReasonApplyFailed, err.Error())
@@ -510,6 +516,7 @@ func (s *envSync) apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	}
 	st.Sync, st.OutOfSync, st.LastSyncResult = landfallv1.SyncSynced, nil, changes.String()
 	st.Message = "applied " + changes.String()
+	s.rememberApplied(ctx, changes)
 	syncDuration.WithLabelValues(app.Namespace, app.Name, s.env.Name).Observe(time.Since(start).Seconds())
 	if changes.Writes() > 0 {
 		s.r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, "Synced", "Apply", "environment %s at %s: %s", s.env.Name, revision, changes.String())

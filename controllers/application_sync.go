@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -161,36 +162,91 @@ func (r *ApplicationReconciler) deleteEnvironment(ctx context.Context, app *land
 // ensureNamespace creates the environment's namespace when it is missing, marked with the
 // owner annotation so a Preview may delete it later, labelled for its tenant and given the
 // tenant's default objects. An existing namespace is left as is: Landfall never adopts, and
-// so never deletes, a namespace it did not create.
+// so never deletes, a namespace it did not create. The create comes first (a new
+// environment's namespace is usually missing) and an existing one is read only then; a
+// namespace seen once is not asked for again at every apply: an apply that fails forgets
+// it (it may have been deleted).
 func (r *ApplicationReconciler) ensureNamespace(ctx context.Context, dest *destination, app *landfallv1.Application, env string, name string, ten *tenant) error {
-	ns := &corev1.Namespace{}
-	err := dest.client.Get(ctx, client.ObjectKey{Name: name}, ns)
-	switch {
-	case apierrors.IsForbidden(err) && dest.user != "":
-		// A ServiceAccount that may not read namespaces deploys into one the platform
-		// made; if it is missing, the apply says so.
-		return nil
-	case err == nil:
-		if ns.Annotations[annotationCreatedNamespace] == "true" {
-			return ensureNamespaceObjects(ctx, dest.client, ten, name)
+	created, ok := r.namespaces.get(dest.key, name)
+	if !ok {
+		var err error
+		if created, err = r.createNamespace(ctx, dest, app, env, name, ten); err != nil {
+			return err
 		}
-		return nil
-	case !apierrors.IsNotFound(err):
-		return err
 	}
+	if created {
+		return ensureNamespaceObjects(ctx, dest.client, ten, name)
+	}
+	return nil
+}
+
+// createNamespace creates the namespace, or reads the existing one, and tells whether
+// Landfall created it.
+func (r *ApplicationReconciler) createNamespace(ctx context.Context, dest *destination, app *landfallv1.Application,
+	env string, name string, ten *tenant) (bool, error) {
 	labels := ten.namespaceLabels()
 	if labels == nil {
 		labels = map[string]string{}
 	}
 	labels[landfallv1.LabelManaged] = "true"
 	labels[landfallv1.LabelApplication] = applicationLabel(app.Namespace, app.Name)
-	ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels,
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels,
 		Annotations: map[string]string{landfallv1.AnnotationOwner: ownerOf(app, env), annotationCreatedNamespace: "true"},
 	}}
-	if err := dest.client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating namespace %s: %w", name, err)
+	createErr := dest.client.Create(ctx, ns)
+	if createErr == nil {
+		r.namespaces.put(dest.key, name, true)
+		return true, nil
 	}
-	return ensureNamespaceObjects(ctx, dest.client, ten, name)
+	if !apierrors.IsAlreadyExists(createErr) && !apierrors.IsForbidden(createErr) {
+		return false, fmt.Errorf("creating namespace %s: %w", name, createErr)
+	}
+	// There already, or not Landfall's to create: read it.
+	ns = &corev1.Namespace{}
+	err := dest.client.Get(ctx, client.ObjectKey{Name: name}, ns)
+	switch {
+	case err == nil:
+		created := ns.Annotations[annotationCreatedNamespace] == "true"
+		r.namespaces.put(dest.key, name, created)
+		return created, nil
+	case apierrors.IsForbidden(err) && dest.user != "":
+		// A ServiceAccount that may not read namespaces deploys into one the platform
+		// made; if it is missing, the apply says so.
+		return false, nil
+	case apierrors.IsNotFound(err):
+		return false, fmt.Errorf("creating namespace %s: %w", name, createErr)
+	default:
+		return false, err
+	}
+}
+
+// knownNamespaces remembers the namespaces ensureNamespace has seen, per destination, and
+// whether Landfall created them.
+type knownNamespaces struct {
+	mu      sync.Mutex
+	created map[[2]string]bool // by destination key and name
+}
+
+func (k *knownNamespaces) get(dest, name string) (created, ok bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	created, ok = k.created[[2]string{dest, name}]
+	return created, ok
+}
+
+func (k *knownNamespaces) put(dest, name string, created bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.created == nil {
+		k.created = map[[2]string]bool{}
+	}
+	k.created[[2]string{dest, name}] = created
+}
+
+func (k *knownNamespaces) forget(dest, name string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.created, [2]string{dest, name})
 }
 
 // annotationCreatedNamespace marks a namespace Landfall created for an environment.

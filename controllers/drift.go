@@ -3,6 +3,9 @@ package controllers
 import (
 	"sync"
 	"time"
+
+	"github.com/landfall-dev/landfall/health"
+	"github.com/landfall-dev/landfall/sync/inventory"
 )
 
 // envKey names one environment of one Application.
@@ -25,10 +28,50 @@ type driftTracker struct {
 	// rerender: the destination's API changed under the environment's render (it wrote a
 	// CRD or APIService), so the next pass renders again and applies what differs.
 	rerender map[envKey]bool
+	// health is each object's last judged health, by the resourceVersion it was judged at.
+	health map[envKey]map[inventory.ObjMetadata]judged
+}
+
+// judged is the health of one object at one resourceVersion, on one destination.
+type judged struct {
+	dest, resourceVersion string
+	result                health.Result
 }
 
 func newDriftTracker() *driftTracker {
-	return &driftTracker{clean: map[envKey]bool{}, unhealed: map[envKey]bool{}, live: map[envKey]liveSnapshot{}, compared: map[envKey]time.Time{}, rerender: map[envKey]bool{}}
+	return &driftTracker{clean: map[envKey]bool{}, unhealed: map[envKey]bool{}, live: map[envKey]liveSnapshot{}, compared: map[envKey]time.Time{}, rerender: map[envKey]bool{},
+		health: map[envKey]map[inventory.ObjMetadata]judged{}}
+}
+
+// judgedHealth returns the health an object had at resourceVersion rv on dest, if judged.
+func (d *driftTracker) judgedHealth(k envKey, id inventory.ObjMetadata, dest, rv string) (health.Result, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	j, ok := d.health[k][id]
+	return j.result, ok && j.dest == dest && j.resourceVersion == rv
+}
+
+// judge records an object's health at a resourceVersion; objects no longer in ids are forgotten.
+func (d *driftTracker) judge(k envKey, ids []inventory.ObjMetadata, id inventory.ObjMetadata, j judged) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	m := d.health[k]
+	if m == nil {
+		m = map[inventory.ObjMetadata]judged{}
+		d.health[k] = m
+	}
+	m[id] = j
+	if len(m) > len(ids) {
+		keep := make(map[inventory.ObjMetadata]bool, len(ids))
+		for _, i := range ids {
+			keep[i] = true
+		}
+		for i := range m {
+			if !keep[i] {
+				delete(m, i)
+			}
+		}
+	}
 }
 
 // markDirty records a change of a live object of the environment.
@@ -46,6 +89,13 @@ func (d *driftTracker) takeDirty(k envKey, selfHeal bool) bool {
 	dirty := !d.clean[k] || (selfHeal && d.unhealed[k])
 	d.clean[k] = true
 	return dirty
+}
+
+// isUnhealed reports whether the last full comparison left drift in place.
+func (d *driftTracker) isUnhealed(k envKey) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.unhealed[k]
 }
 
 // markUnhealed records whether the last full comparison left drift in place.
@@ -118,6 +168,11 @@ func (d *driftTracker) forget(namespace, app string) {
 		if k.namespace == namespace && k.app == app {
 			delete(d.live, k)
 			delete(d.compared, k)
+		}
+	}
+	for k := range d.health {
+		if k.namespace == namespace && k.app == app {
+			delete(d.health, k)
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/health"
+	"github.com/landfall-dev/landfall/sync/apply"
 	"github.com/landfall-dev/landfall/sync/inventory"
 )
 
@@ -132,4 +134,82 @@ func (s *envSync) rememberLive(ctx context.Context) {
 		now = nil // cannot list: the next periodic comparison is a full one, a resync from now
 	}
 	s.r.Drift.remember(s.key, now, s.r.clock())
+}
+
+// snapshotOf is the live objects as a successful apply left them, from its own answers: the
+// next comparison's baseline, with no request. ok is false when an object of the inventory
+// has no metadata in changes (recreated, or kept from an older inventory).
+func snapshotOf(changes *apply.ChangeSet, inv inventory.Inventory) (liveSnapshot, bool) {
+	snap := liveSnapshot{}
+	for _, c := range changes.Changes {
+		if c.Live == nil {
+			continue
+		}
+		id := inventory.ObjMetadata{Group: c.Ref.Group, Kind: c.Ref.Kind, Namespace: c.Ref.Namespace, Name: c.Ref.Name}
+		snap[id] = fingerprintOf(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{
+			ResourceVersion: c.Live.GetResourceVersion(), Generation: c.Live.GetGeneration(),
+			Labels: c.Live.GetLabels(), Annotations: c.Live.GetAnnotations()}})
+	}
+	for _, id := range inv.IDs() {
+		if _, ok := snap[id]; !ok {
+			return nil, false
+		}
+	}
+	return snap, true
+}
+
+// rememberApplied records the live objects after a successful apply: from the apply's
+// answers when they cover the inventory, else listed.
+func (s *envSync) rememberApplied(ctx context.Context, changes *apply.ChangeSet) {
+	inv, err := decodeInventory(s.st)
+	if err != nil {
+		return
+	}
+	s.judgeApplied(changes, inv)
+	if snap, ok := snapshotOf(changes, inv); ok {
+		s.r.Drift.remember(s.key, snap, s.r.clock())
+		return
+	}
+	s.rememberLive(ctx)
+}
+
+// judgeApplied records the health of the objects the apply answered with, so the next
+// look at health reads none that has not changed since (a new Service, an unchanged
+// Deployment). A Progressing Deployment is left out: its pods decide.
+func (s *envSync) judgeApplied(changes *apply.ChangeSet, inv inventory.Inventory) {
+	ids := inv.IDs()
+	for _, c := range changes.Changes {
+		if c.Live == nil || health.Statusless(c.Live.GroupVersionKind().GroupKind()) {
+			continue
+		}
+		res := health.Of(c.Live)
+		if res.Status == health.Progressing && c.Ref.Group == "apps" && c.Ref.Kind == "Deployment" {
+			continue
+		}
+		id := inventory.ObjMetadata{Group: c.Ref.Group, Kind: c.Ref.Kind, Namespace: c.Ref.Namespace, Name: c.Ref.Name}
+		s.r.Drift.judge(s.key, ids, id, judged{dest: s.dest.key, resourceVersion: c.Live.GetResourceVersion(), result: res})
+	}
+}
+
+// unchangedInInformers reports whether every object of the inventory is, in the drift
+// informers, as the last comparison or apply left it: the wake-up that marked the
+// environment dirty was Landfall's own write, or a change of status only. Anything the
+// informers cannot tell counts as a change.
+func (s *envSync) unchangedInInformers() bool {
+	old, ok := s.r.Drift.snapshot(s.key)
+	if !ok || s.r.Watcher == nil {
+		return false
+	}
+	inv, err := decodeInventory(s.st)
+	if err != nil || inv.Len() == 0 {
+		return false
+	}
+	for _, e := range inv.Entries() {
+		m, exists, ok := s.r.Watcher.cached(s.dest, e.GroupVersionKind(), e.Namespace, e.Name)
+		was, had := old[e.ObjMetadata]
+		if !ok || !exists || !had || fingerprintOf(m).changedSince(was) {
+			return false
+		}
+	}
+	return true
 }

@@ -45,9 +45,11 @@ type destWatches struct {
 	dest    *destination
 	stop    chan struct{}
 	running map[string]bool // "<group/version/resource>|<namespace or empty for all>"
-	perNS   map[string]bool // resources Landfall may not list cluster-wide: watched per namespace
-	owners  map[envKey]bool // environments applied through this destination
-	failed  time.Time       // when the owners were last woken for a refused watch
+	// informers by the same key: health reads the managed objects' metadata from them.
+	informers map[string]cache.SharedIndexInformer
+	perNS     map[string]bool // resources Landfall may not list cluster-wide: watched per namespace
+	owners    map[envKey]bool // environments applied through this destination
+	failed    time.Time       // when the owners were last woken for a refused watch
 }
 
 func newDriftWatcher(tracker *driftTracker, wake chan<- event.GenericEvent) *driftWatcher {
@@ -79,7 +81,8 @@ func (w *driftWatcher) ensure(dest *destination, env envKey, objs []*unstructure
 		if dw != nil {
 			close(dw.stop) // the old credentials may be revoked
 		}
-		dw = &destWatches{dest: dest, stop: make(chan struct{}), running: map[string]bool{}, perNS: map[string]bool{}, owners: map[envKey]bool{}}
+		dw = &destWatches{dest: dest, stop: make(chan struct{}), running: map[string]bool{}, perNS: map[string]bool{}, owners: map[envKey]bool{},
+			informers: map[string]cache.SharedIndexInformer{}}
 		w.byDest[dest.key] = dw
 	}
 	dw.owners[env] = true
@@ -127,17 +130,57 @@ func (w *driftWatcher) start(dw *destWatches, m *meta.RESTMapping, namespace str
 	if dw.running[key] {
 		return
 	}
-	if err := w.startInformer(dw, m, namespace); err != nil {
+	inf, err := w.startInformer(dw, m, namespace)
+	if err != nil {
 		ctrl.LoggerFrom(w.ctx).Error(err, "Cannot watch managed objects", "resource", m.Resource.String(), "namespace", namespace)
 		return
 	}
-	dw.running[key] = true
+	dw.running[key], dw.informers[key] = true, inf
 }
 
-func (w *driftWatcher) startInformer(dw *destWatches, m *meta.RESTMapping, namespace string) error {
+// cached returns the metadata of a managed object as the informers hold it. ok is false
+// when they cannot tell: no synced informer watches the kind where the object lives (the
+// destination was rebuilt, nothing was applied there yet by this process). An object
+// missing from a synced informer (exists false) may still be there without Landfall's
+// label: the caller reads it.
+func (w *driftWatcher) cached(dest *destination, gvk schema.GroupVersionKind, namespace, name string) (m *metav1.PartialObjectMetadata, exists, ok bool) {
+	mapping, err := dest.client.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, false, false
+	}
+	res := mapping.Resource.String()
+	w.mu.Lock()
+	dw := w.byDest[dest.key]
+	var inf cache.SharedIndexInformer
+	if dw != nil && dw.dest == dest {
+		inf = dw.informers[res+"|"]
+		if inf == nil {
+			inf = dw.informers[res+"|"+namespace]
+		}
+	}
+	w.mu.Unlock()
+	if inf == nil || !inf.HasSynced() {
+		return nil, false, false
+	}
+	key := name
+	if namespace != "" {
+		key = namespace + "/" + name
+	}
+	item, exists, err := inf.GetIndexer().GetByKey(key)
+	if err != nil {
+		return nil, false, false
+	}
+	if !exists {
+		return nil, false, true
+	}
+	m = asMeta(item)
+	return m, m != nil, m != nil
+}
+
+func (w *driftWatcher) startInformer(dw *destWatches, m *meta.RESTMapping, namespace string) (cache.SharedIndexInformer, error) {
 	mc, err := metadata.NewForConfig(dw.dest.config)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	factory := metadatainformer.NewFilteredSharedInformerFactory(mc, 30*time.Minute, namespace,
 		func(o *metav1.ListOptions) { o.LabelSelector = landfallv1.LabelManaged + "=true" })
@@ -163,14 +206,14 @@ func (w *driftWatcher) startInformer(dw *destWatches, m *meta.RESTMapping, names
 		},
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	err = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
 		cache.DefaultWatchErrorHandler(ctx, r, err)
 		w.watchRefused(dw, err)
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	stop := make(chan struct{})
 	go func() { // stop with the manager, or when the destination's credentials change
@@ -181,7 +224,7 @@ func (w *driftWatcher) startInformer(dw *destWatches, m *meta.RESTMapping, names
 		close(stop)
 	}()
 	factory.Start(stop)
-	return nil
+	return inf, nil
 }
 
 // watchRefused handles a list or watch the destination refused for its credentials (a

@@ -66,33 +66,48 @@ type checkFunc func(obj *unstructured.Unstructured) Result
 // checks maps the kinds with built-in rules to their judge. Versions do not matter: the
 // rules read fields that are stable across the served versions.
 var checks = map[schema.GroupKind]checkFunc{
-	{Group: "apps", Kind: "Deployment"}:                                             deploymentHealth,
-	{Group: "apps", Kind: "ReplicaSet"}:                                             replicaSetHealth,
-	{Group: "apps", Kind: "StatefulSet"}:                                            statefulSetHealth,
-	{Group: "apps", Kind: "DaemonSet"}:                                              daemonSetHealth,
-	{Group: "", Kind: "Pod"}:                                                        podHealth,
-	{Group: "batch", Kind: "Job"}:                                                   jobHealth,
-	{Group: "batch", Kind: "CronJob"}:                                               cronJobHealth,
-	{Group: "", Kind: "PersistentVolumeClaim"}:                                      pvcHealth,
-	{Group: "", Kind: "Service"}:                                                    serviceHealth,
-	{Group: "networking.k8s.io", Kind: "Ingress"}:                                   ingressHealth,
-	{Group: "autoscaling", Kind: "HorizontalPodAutoscaler"}:                         hpaHealth,
-	{Group: "apiregistration.k8s.io", Kind: "APIService"}:                           apiServiceHealth,
-	{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}:               crdHealth,
-	{Group: "policy", Kind: "PodDisruptionBudget"}:                                  pdbHealth,
-	{Group: "", Kind: "ConfigMap"}:                                                  noStatus,
-	{Group: "", Kind: "Secret"}:                                                     noStatus,
-	{Group: "", Kind: "ServiceAccount"}:                                             noStatus,
-	{Group: "rbac.authorization.k8s.io", Kind: "Role"}:                              noStatus,
-	{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}:                       noStatus,
-	{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"}:                       noStatus,
-	{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding"}:                noStatus,
-	{Group: "networking.k8s.io", Kind: "NetworkPolicy"}:                             noStatus,
-	{Group: "scheduling.k8s.io", Kind: "PriorityClass"}:                             noStatus,
-	{Group: "storage.k8s.io", Kind: "StorageClass"}:                                 noStatus,
-	{Group: "admissionregistration.k8s.io", Kind: "ValidatingWebhookConfiguration"}: noStatus,
-	{Group: "admissionregistration.k8s.io", Kind: "MutatingWebhookConfiguration"}:   noStatus,
+	{Group: "apps", Kind: "Deployment"}:                               deploymentHealth,
+	{Group: "apps", Kind: "ReplicaSet"}:                               replicaSetHealth,
+	{Group: "apps", Kind: "StatefulSet"}:                              statefulSetHealth,
+	{Group: "apps", Kind: "DaemonSet"}:                                daemonSetHealth,
+	{Group: "", Kind: "Pod"}:                                          podHealth,
+	{Group: "batch", Kind: "Job"}:                                     jobHealth,
+	{Group: "batch", Kind: "CronJob"}:                                 cronJobHealth,
+	{Group: "", Kind: "PersistentVolumeClaim"}:                        pvcHealth,
+	{Group: "", Kind: "Service"}:                                      serviceHealth,
+	{Group: "networking.k8s.io", Kind: "Ingress"}:                     ingressHealth,
+	{Group: "autoscaling", Kind: "HorizontalPodAutoscaler"}:           hpaHealth,
+	{Group: "apiregistration.k8s.io", Kind: "APIService"}:             apiServiceHealth,
+	{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}: crdHealth,
+	{Group: "policy", Kind: "PodDisruptionBudget"}:                    pdbHealth,
 }
+
+// statusless are the kinds whose health follows from the object alone being there: no
+// status, nothing to wait for. Their metadata is enough to judge them (Statusless).
+var statusless = map[schema.GroupKind]bool{}
+
+func init() {
+	for _, gk := range []schema.GroupKind{
+		{Group: "", Kind: "ConfigMap"},
+		{Group: "", Kind: "Secret"},
+		{Group: "", Kind: "ServiceAccount"},
+		{Group: "rbac.authorization.k8s.io", Kind: "Role"},
+		{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"},
+		{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"},
+		{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding"},
+		{Group: "networking.k8s.io", Kind: "NetworkPolicy"},
+		{Group: "scheduling.k8s.io", Kind: "PriorityClass"},
+		{Group: "storage.k8s.io", Kind: "StorageClass"},
+		{Group: "admissionregistration.k8s.io", Kind: "ValidatingWebhookConfiguration"},
+		{Group: "admissionregistration.k8s.io", Kind: "MutatingWebhookConfiguration"},
+	} {
+		statusless[gk], checks[gk] = true, noStatus
+	}
+}
+
+// Statusless reports whether a kind is judged Healthy for being there (unless it is being
+// deleted): its metadata alone tells its health.
+func Statusless(gk schema.GroupKind) bool { return statusless[gk] }
 
 // Of returns the health of one live object. Built-in kinds follow the rules of their
 // controllers; every other kind, custom resources included, is judged by kstatus from its

@@ -188,6 +188,22 @@ func (e *Engine) renderFiles(fsys *confine.FS, appPath string, in Input) (*rawRe
 	return r, nil
 }
 
+// Detect tells which renderer Render would use for path in the checkout at root, reading
+// no further than the folder's file names: a caller gathers what only one kind needs
+// (a Helm chart's .Capabilities) before it renders. A path it cannot read is an error.
+func Detect(root, p string) (Kind, error) {
+	clean, err := confine.Clean(p)
+	if err != nil {
+		return "", fmt.Errorf("%w: app path: %w", ErrInput, err)
+	}
+	fsys, err := confine.Open(root, confine.Limits{})
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInput, err)
+	}
+	defer fsys.Close()
+	return detect(fsys, clean)
+}
+
 // detect picks the renderer for the folder (or file) at p.
 func detect(fsys *confine.FS, p string) (Kind, error) {
 	st, err := fsys.Stat(p)

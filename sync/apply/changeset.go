@@ -3,6 +3,8 @@ package apply
 import (
 	"fmt"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // Action is what happened, or would happen, to one object.
@@ -36,6 +38,10 @@ type Change struct {
 	Action Action
 	// Message explains Skipped and Failed entries; it never holds Secret data.
 	Message string
+	// Live is the object as Apply left it, for Created, Configured and Unchanged: the
+	// apiserver's answer to the write, or the object read when nothing was to be written.
+	// It is what a watch of the object shows until someone else writes it.
+	Live *unstructured.Unstructured
 }
 
 // String returns "Kind/ns/name Action" with the message, if any.

@@ -51,6 +51,7 @@ const parallelApplies = 4
 // still go one after the other, in kind order.
 func (m *Manager) applyGroup(ctx context.Context, g group, cs *ChangeSet) []error {
 	actions := make([]Action, len(g.items))
+	lives := make([]*unstructured.Unstructured, len(g.items))
 	errs := make([]error, len(g.items))
 	for start := 0; start < len(g.items); {
 		end := start + 1
@@ -61,18 +62,18 @@ func (m *Manager) applyGroup(ctx context.Context, g group, cs *ChangeSet) []erro
 		eg.SetLimit(parallelApplies)
 		for i := start; i < end; i++ {
 			eg.Go(func() error {
-				actions[i], errs[i] = m.applyOne(ctx, g.items[i])
+				actions[i], lives[i], errs[i] = m.applyOne(ctx, g.items[i])
 				return nil // every object is tried; failures are collected in errs
 			})
 		}
 		_ = eg.Wait()
 		start = end
 	}
-	return m.record(ctx, g.items, actions, errs, cs)
+	return m.record(ctx, g.items, actions, lives, errs, cs)
 }
 
 // record adds the outcomes to the change set and the log, and returns the failures.
-func (m *Manager) record(ctx context.Context, items []item, actions []Action, errs []error, cs *ChangeSet) []error {
+func (m *Manager) record(ctx context.Context, items []item, actions []Action, lives []*unstructured.Unstructured, errs []error, cs *ChangeSet) []error {
 	logger := log.FromContext(ctx)
 	var failed []error
 	for i, it := range items {
@@ -83,29 +84,30 @@ func (m *Manager) record(ctx context.Context, items []item, actions []Action, er
 			logger.Info("Apply failed", "object", it.ref.String(), "error", oerr.msg)
 			continue
 		}
-		cs.Add(it.ref, actions[i], "")
+		cs.Changes = append(cs.Changes, Change{Ref: it.ref, Action: actions[i], Live: lives[i]})
 		logger.V(1).Info("Applied object", "object", it.ref.String(), "action", string(actions[i]))
 	}
 	return failed
 }
 
-// applyOne writes one object unless the dry-run shows it would not change.
-func (m *Manager) applyOne(ctx context.Context, it item) (Action, error) {
+// applyOne writes one object unless the dry-run shows it would not change, and returns
+// the object as it left it (nil when it was recreated).
+func (m *Manager) applyOne(ctx context.Context, it item) (Action, *unstructured.Unstructured, error) {
 	p, err := m.plan(ctx, it, false)
 	if fields := immutableFields(err); fields != nil && p.Live != nil {
 		if err := m.immutableChange(ctx, it, p.Live, fields); err != nil {
-			return "", err
+			return "", nil, err
 		}
-		return Recreated, nil
+		return Recreated, nil, nil
 	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if p.Action == Unchanged {
-		return Unchanged, nil
+		return Unchanged, p.Live, nil
 	}
 	if err := m.serverApply(ctx, p.toApply, false); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return p.Action, nil
+	return p.Action, p.toApply, nil
 }
