@@ -8,6 +8,7 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
@@ -51,12 +52,19 @@ func TestScaleByHand(t *testing.T) {
 	g.Expect(*d.Spec.Replicas).To(Equal(int32(4)), "the hand edit is left alone")
 }
 
-// scale sets a Deployment's replicas through its scale subresource, as kubectl scale does.
+// scale sets a Deployment's replicas through its scale subresource, as kubectl scale does,
+// reading it again when the controller-manager wrote its status in between (a conflict).
 func scale(g *WithT, c client.Client, ns, name string, replicas int32) {
-	d := &appsv1.Deployment{}
-	g.Expect(c.Get(context.Background(), key(ns, name), d)).To(Succeed())
-	s := &autoscalingv1.Scale{}
-	g.Expect(c.SubResource("scale").Get(context.Background(), d, s)).To(Succeed())
-	s.Spec.Replicas = replicas
-	g.Expect(c.SubResource("scale").Update(context.Background(), d, client.WithSubResourceBody(s))).To(Succeed())
+	g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		d := &appsv1.Deployment{}
+		if err := c.Get(context.Background(), key(ns, name), d); err != nil {
+			return err
+		}
+		s := &autoscalingv1.Scale{}
+		if err := c.SubResource("scale").Get(context.Background(), d, s); err != nil {
+			return err
+		}
+		s.Spec.Replicas = replicas
+		return c.SubResource("scale").Update(context.Background(), d, client.WithSubResourceBody(s))
+	})).To(Succeed())
 }
