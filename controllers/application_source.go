@@ -40,7 +40,7 @@ func (r *ApplicationReconciler) checkout(ctx context.Context, app *landfallv1.Ap
 	if err != nil {
 		return nil, err
 	}
-	if isChart(repo) {
+	if isOCIOrChart(repo) {
 		return r.chartCheckout(ctx, repo, rev)
 	}
 	co, ok, err := r.Source.Cached(repo.Spec.URL, rev)

@@ -420,7 +420,7 @@ func (r *ApplicationReconciler) pastCheckout(ctx context.Context, app *landfallv
 	if err := r.Get(ctx, objectKey(app.Namespace, app.Spec.RepositoryRef.Name), repo); err != nil {
 		return nil, err
 	}
-	if isChart(repo) {
+	if isOCIOrChart(repo) {
 		co, err := r.chartCheckout(ctx, repo, rev)
 		if err != nil {
 			return nil, fmt.Errorf("revision %s is not available offline (neither stored nor in the chart cache), "+

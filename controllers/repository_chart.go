@@ -14,6 +14,27 @@ import (
 // isChart reports whether a Repository is a Helm chart source rather than Git.
 func isChart(repo *landfallv1.Repository) bool { return repo.Spec.Chart != "" }
 
+// isArtifact reports whether a Repository is an OCI artifact of configuration.
+func isArtifact(repo *landfallv1.Repository) bool {
+	return repo.Spec.Chart == "" && strings.HasPrefix(strings.ToLower(repo.Spec.URL), "oci://")
+}
+
+// isOCIOrChart: a Repository the chart client fetches, not Git.
+func isOCIOrChart(repo *landfallv1.Repository) bool { return isChart(repo) || isArtifact(repo) }
+
+func artifactSpec(repo *landfallv1.Repository, auth source.Auth) chart.ArtifactSpec {
+	return chart.ArtifactSpec{URL: repo.Spec.URL, Tag: repo.Spec.Ref.Tag, SemVer: repo.Spec.Ref.SemVer, Digest: repo.Spec.Ref.Digest, Auth: auth}
+}
+
+// fetchFrom fetches (or leases from the cache) a chart or artifact revision; a zero want
+// resolves the spec's ref.
+func fetchFrom(ctx context.Context, c *chart.Client, repo *landfallv1.Repository, auth source.Auth, want source.Revision) (*source.Checkout, error) {
+	if isArtifact(repo) {
+		return c.Artifact(ctx, artifactSpec(repo, auth), want)
+	}
+	return c.Checkout(ctx, chartSpec(repo, auth), want)
+}
+
 // chartSpec is a chart Repository's spec and credentials as the chart fetcher's options.
 func chartSpec(repo *landfallv1.Repository, auth source.Auth) chart.Spec {
 	return chart.Spec{URL: repo.Spec.URL, Chart: repo.Spec.Chart, Version: repo.Spec.Ref.Tag + repo.Spec.Ref.SemVer,
@@ -38,7 +59,7 @@ func (r *RepositoryReconciler) fetchChart(ctx context.Context, repo *landfallv1.
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout(repo))
 	defer cancel()
 	start := time.Now()
-	co, err := r.Charts.Checkout(ctx, chartSpec(repo, auth), source.Revision{})
+	co, err := fetchFrom(ctx, r.Charts, repo, auth, source.Revision{})
 	fetchDuration.WithLabelValues("chart").Observe(time.Since(start).Seconds())
 	if err != nil {
 		return source.Revision{}, err
@@ -47,8 +68,8 @@ func (r *RepositoryReconciler) fetchChart(ctx context.Context, repo *landfallv1.
 	return co.Revision, nil
 }
 
-// chartCheckout leases the laid-out chart of a revision of a chart Repository: from this
-// process's cache, else fetched by its version and checked against its digest.
+// chartCheckout leases the laid-out chart (or expanded artifact) of a revision: from this
+// process's cache, else fetched by its version (or digest) and checked against its digest.
 func (r *ApplicationReconciler) chartCheckout(ctx context.Context, repo *landfallv1.Repository, rev source.Revision) (*source.Checkout, error) {
 	if r.Charts == nil {
 		return nil, fmt.Errorf("%w: this controller has no chart cache", source.ErrInvalidURL)
@@ -62,5 +83,5 @@ func (r *ApplicationReconciler) chartCheckout(ctx context.Context, repo *landfal
 	}
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout(repo))
 	defer cancel()
-	return r.Charts.Checkout(ctx, chartSpec(repo, auth), rev)
+	return fetchFrom(ctx, r.Charts, repo, auth, rev)
 }

@@ -109,7 +109,7 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 // fetch checks the remote and, when the commit is new, fetches and verifies its checkout
 // and decides whether it is an update or a rewind (see checkRewind).
 func (r *RepositoryReconciler) fetch(ctx context.Context, repo *landfallv1.Repository) (rev source.Revision, rewoundFrom string, err error) {
-	if isChart(repo) {
+	if isOCIOrChart(repo) {
 		rev, err := r.fetchChart(ctx, repo)
 		return rev, "", err
 	}

@@ -9,12 +9,16 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.timeout) || duration(self.timeout) >= duration('1s')",message="timeout must be at least 1s"
 // +kubebuilder:validation:XValidation:rule="!has(self.chart) || has(self.ref.tag) || has(self.ref.semver)",message="a chart's ref is a version (tag) or a semver range (semver)"
 // +kubebuilder:validation:XValidation:rule="!has(self.chart) || self.url.startsWith('https://') || self.url.startsWith('http://') || self.url.startsWith('oci://')",message="a chart repository URL is https:// (its index.yaml) or oci://"
-// +kubebuilder:validation:XValidation:rule="!self.url.startsWith('oci://') || has(self.chart)",message="an oci:// URL needs spec.chart: the chart's name"
-// +kubebuilder:validation:XValidation:rule="!has(self.chart) || !has(self.verify)",message="verify applies to Git commits, not charts (a chart is verified by its digest)"
+// +kubebuilder:validation:XValidation:rule="!self.url.startsWith('oci://') || has(self.chart) || has(self.ref.tag) || has(self.ref.semver) || has(self.ref.digest)",message="an OCI artifact's ref is a tag, a semver range or a digest"
+// +kubebuilder:validation:XValidation:rule="!has(self.ref.digest) || (self.url.startsWith('oci://') && !has(self.chart))",message="ref.digest pins an OCI artifact (oci:// without chart)"
+// +kubebuilder:validation:XValidation:rule="!(has(self.chart) || self.url.startsWith('oci://')) || !has(self.verify)",message="verify applies to Git commits, not charts or OCI artifacts (they are verified by their digest)"
 type RepositorySpec struct {
 	// URL of the Git repository: https://…, ssh://… or user@host:path. http:// needs insecure.
 	// With chart set, a Helm chart repository (https://…, serving index.yaml) or an OCI
-	// registry path (oci://host/path, the chart being oci://host/path/<chart>).
+	// registry path (oci://host/path, the chart being oci://host/path/<chart>). oci://
+	// without chart is an OCI artifact of configuration (manifests or a Kustomize tree, as
+	// `landfall push artifact` packages a folder): its ref is a tag, a semver range over
+	// tags or a manifest digest, and its revision <tag>@sha256:<manifest digest>.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:Pattern=`^(https?://|ssh://|oci://|[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:)[^\s]+$`
@@ -106,7 +110,7 @@ const (
 )
 
 // GitRef selects a revision of a Git repository.
-// +kubebuilder:validation:XValidation:rule="[has(self.branch), has(self.tag), has(self.semver), has(self.commit), has(self.name)].filter(x, x).size() == 1",message="exactly one of branch, tag, semver or commit must be set (or name, a full ref such as refs/pull/1/head)"
+// +kubebuilder:validation:XValidation:rule="[has(self.branch), has(self.tag), has(self.semver), has(self.commit), has(self.name), has(self.digest)].filter(x, x).size() == 1",message="exactly one of branch, tag, semver or commit must be set (or name, a full ref such as refs/pull/1/head; or digest, for an OCI artifact)"
 type GitRef struct {
 	// Branch to follow.
 	// +kubebuilder:validation:MinLength=1
@@ -133,6 +137,10 @@ type GitRef struct {
 	// +kubebuilder:validation:Pattern=`^refs/[^\s]+$`
 	// +optional
 	Name string `json:"name,omitempty"`
+	// Digest pins an OCI artifact's manifest: sha256:<64 hex>.
+	// +kubebuilder:validation:Pattern=`^sha256:[0-9a-f]{64}$`
+	// +optional
+	Digest string `json:"digest,omitempty"`
 }
 
 // RepositoryStatus is the observed state of a Repository.

@@ -69,7 +69,8 @@ func TestCRDValidation(t *testing.T) {
 		{"short commit", "Repository", func(s map[string]any) { s["ref"] = map[string]any{"commit": "abc"} }, "spec.ref.commit in body should match"},
 		{"file URL", "Repository", func(s map[string]any) { s["url"] = "file:///etc" }, "spec.url in body should match"},
 		{"chart on a branch", "Repository", func(s map[string]any) { s["chart"] = "shop" }, "a chart's ref is a version (tag) or a semver range (semver)"},
-		{"oci without chart", "Repository", func(s map[string]any) { s["url"] = "oci://registry.example/charts" }, "an oci:// URL needs spec.chart"},
+		{"artifact on a branch", "Repository", func(s map[string]any) { s["url"] = "oci://registry.example/config" }, "an OCI artifact's ref is a tag, a semver range or a digest"},
+		{"digest on Git", "Repository", func(s map[string]any) { s["ref"] = map[string]any{"digest": "sha256:" + strings.Repeat("a", 64)} }, "ref.digest pins an OCI artifact"},
 		{"chart over ssh", "Repository", func(s map[string]any) {
 			s["chart"], s["url"], s["ref"] = "shop", "ssh://git@git.example.com/charts", map[string]any{"semver": "1.x"}
 		}, "a chart repository URL is https:// (its index.yaml) or oci://"},

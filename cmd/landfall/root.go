@@ -30,6 +30,7 @@ func newRootCmd() *cobra.Command {
 		newResumeCmd(),
 		newRollbackCmd(),
 		newPromoteCmd(),
+		newPushCmd(),
 	)
 	return root
 }

@@ -37,6 +37,9 @@ var sha256Digest = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 // ParseRevision reads the "<ref>@sha1:<commit>" (or "sha1:<commit>") form of
 // Revision.String, and the "<version>@sha256:<hex>" form of a chart or artifact.
 func ParseRevision(s string) (Revision, error) {
+	if sha256Digest.MatchString(s) {
+		return Revision{Digest: s}, nil
+	}
 	if i := strings.LastIndex(s, "@sha256:"); i >= 0 {
 		if !sha256Digest.MatchString(s[i+1:]) {
 			return Revision{}, fmt.Errorf("%w: revision %q is not <version>@sha256:<hex>", ErrInvalidRef, s)

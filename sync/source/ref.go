@@ -49,6 +49,9 @@ func (r Revision) ID() string {
 // String formats the revision as "<ref>@sha1:<commit>", or "sha1:<commit>" for a pinned
 // commit, the form the Repository status shows; "<version>@sha256:<hex>" for a chart.
 func (r Revision) String() string {
+	if r.Digest != "" && r.Ref == "" {
+		return r.Digest
+	}
 	if r.Digest != "" {
 		return r.Ref + "@" + r.Digest
 	}

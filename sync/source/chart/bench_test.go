@@ -58,8 +58,9 @@ func BenchmarkChartFetchRender(b *testing.B) {
 	})
 }
 
-// BenchmarkRegistryPoll: one poll of a chart in the registry whose version is cached: the
-// tag list (for a range) and the manifest, over loopback HTTPS with basic auth.
+// BenchmarkRegistryPoll: one poll of a chart, and of an artifact, in the registry whose
+// version is cached: the tag list (for a range) and the manifest, over loopback HTTPS with
+// basic auth; the artifact's poll also leases the expanded tree from the cache.
 func BenchmarkRegistryPoll(b *testing.B) {
 	reg := registry.Start(b, testca.New(b))
 	src, out := b.TempDir(), b.TempDir()
@@ -67,9 +68,29 @@ func BenchmarkRegistryPoll(b *testing.B) {
 	writeFile(b, app, packNoVendor(b, writeChart(b, src, "app", "1.0.0", "app-one", "")))
 	reg.PushChart(b, app, "charts")
 	c := newClient(b)
+	auth := source.Auth{Username: reg.Username, Password: reg.Password, CAData: reg.CA.PEM}
+	url := "oci://" + reg.Host + "/config/app"
+	if _, err := chart.PushArtifact(context.Background(), url+":1.0.0", src, auth); err != nil {
+		b.Fatal(err)
+	}
+	for _, version := range []string{"1.0.0", "^1.0.0"} {
+		spec := chart.ArtifactSpec{URL: url, Tag: version, Auth: auth}
+		if version != "1.0.0" {
+			spec = chart.ArtifactSpec{URL: url, SemVer: version, Auth: auth}
+		}
+		b.Run("artifact="+version, func(b *testing.B) {
+			for b.Loop() {
+				co, err := c.Artifact(context.Background(), spec, source.Revision{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				co.Close()
+			}
+		})
+	}
 	for _, version := range []string{"1.0.0", "^1.0.0"} {
 		spec := ociSpec(reg, "app", version)
-		b.Run("version="+version, func(b *testing.B) {
+		b.Run("chart="+version, func(b *testing.B) {
 			for b.Loop() {
 				if _, err := c.Check(context.Background(), spec); err != nil {
 					b.Fatal(err)

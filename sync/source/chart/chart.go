@@ -203,20 +203,28 @@ func (c *Client) bound(ctx context.Context) (context.Context, context.CancelFunc
 // blob returns the archive of rev: from the cache when it hashes to its digest, else
 // fetched (and checked) and stored.
 func (c *Client) blob(ctx context.Context, repo repository, chart string, rev source.Revision) ([]byte, error) {
-	hexDigest, ok := strings.CutPrefix(rev.Digest, "sha256:")
+	return c.cachedBlob(fmt.Sprintf("chart %s %s", chart, rev.Ref), rev.Digest, func() ([]byte, error) {
+		return repo.archive(ctx, chart, rev)
+	})
+}
+
+// cachedBlob returns the bytes of digest from the cache when they hash to it, else from
+// fetch, checked and stored.
+func (c *Client) cachedBlob(label, digest string, fetch func() ([]byte, error)) ([]byte, error) {
+	hexDigest, ok := strings.CutPrefix(digest, "sha256:")
 	if !ok || len(hexDigest) != 64 {
-		return nil, fmt.Errorf("chart %s %s: digest %q is not sha256:<hex>", chart, rev.Ref, rev.Digest)
+		return nil, fmt.Errorf("%s: digest %q is not sha256:<hex>", label, digest)
 	}
 	file := filepath.Join(c.opts.CacheDir, "blobs", hexDigest+".tgz")
-	if data, err := os.ReadFile(file); err == nil && digestOf(data) == rev.Digest {
+	if data, err := os.ReadFile(file); err == nil && digestOf(data) == digest {
 		return data, nil
 	}
-	data, err := repo.archive(ctx, chart, rev)
+	data, err := fetch()
 	if err != nil {
 		return nil, err
 	}
-	if got := digestOf(data); got != rev.Digest {
-		return nil, fmt.Errorf("chart %s %s: %w: the archive is %s, its repository says %s", chart, rev.Ref, ErrDigestMismatch, got, rev.Digest)
+	if got := digestOf(data); got != digest {
+		return nil, fmt.Errorf("%s: %w: the archive is %s, its repository says %s", label, ErrDigestMismatch, got, digest)
 	}
 	tmp, err := os.CreateTemp(filepath.Join(c.opts.CacheDir, "tmp"), "blob-*")
 	if err != nil {
@@ -231,6 +239,20 @@ func (c *Client) blob(ctx context.Context, repo repository, chart string, rev so
 		return nil, fmt.Errorf("chart cache: %w", err)
 	}
 	return data, nil
+}
+
+// keep moves a finished tree into trees/<hex> and records it for its digest.
+func (c *Client) keep(tmp, digest string) (string, error) {
+	dir := filepath.Join(c.opts.CacheDir, "trees", strings.TrimPrefix(digest, "sha256:"))
+	_ = os.RemoveAll(dir)
+	if err := os.Rename(tmp, dir); err != nil {
+		_ = os.RemoveAll(tmp)
+		return "", fmt.Errorf("chart cache: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.trees[digest] = dir
+	return dir, nil
 }
 
 func digestOf(data []byte) string {

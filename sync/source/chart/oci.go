@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -146,21 +147,9 @@ func pickTag(ctx context.Context, repo *remote.Repository, version string) (stri
 // chartLayer reads the manifest of tag and returns its chart layer, refusing one larger
 // than MaxChartBytes before any of it is fetched.
 func chartLayer(ctx context.Context, repo *remote.Repository, tag string) (ocispec.Descriptor, error) {
-	desc, rc, err := repo.FetchReference(ctx, tag)
+	m, _, err := readManifest(ctx, repo, tag)
 	if err != nil {
 		return ocispec.Descriptor{}, err
-	}
-	defer rc.Close()
-	if desc.Size > MaxManifestBytes {
-		return ocispec.Descriptor{}, fmt.Errorf("manifest of %d bytes, over %d: %w", desc.Size, MaxManifestBytes, source.ErrTooLarge)
-	}
-	data, err := content.ReadAll(rc, desc)
-	if err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("manifest: %w", err)
-	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("manifest: %w", err)
 	}
 	for _, l := range m.Layers {
 		if l.MediaType != ChartLayerMediaType {
@@ -175,6 +164,30 @@ func chartLayer(ctx context.Context, repo *remote.Repository, tag string) (ocisp
 		return l, nil
 	}
 	return ocispec.Descriptor{}, fmt.Errorf("%w: the manifest has no layer of type %s (not a Helm chart)", ErrNotFound, ChartLayerMediaType)
+}
+
+// readManifest reads the image manifest at ref, at most MaxManifestBytes, its digest
+// checked.
+func readManifest(ctx context.Context, repo interface {
+	FetchReference(context.Context, string) (ocispec.Descriptor, io.ReadCloser, error)
+}, ref string) (ocispec.Manifest, ocispec.Descriptor, error) {
+	var m ocispec.Manifest
+	desc, rc, err := repo.FetchReference(ctx, ref)
+	if err != nil {
+		return m, desc, err
+	}
+	defer rc.Close()
+	if desc.Size > MaxManifestBytes {
+		return m, desc, fmt.Errorf("manifest of %d bytes, over %d: %w", desc.Size, MaxManifestBytes, source.ErrTooLarge)
+	}
+	data, err := content.ReadAll(rc, desc)
+	if err != nil {
+		return m, desc, fmt.Errorf("manifest: %w", err)
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return m, desc, fmt.Errorf("manifest: %w", err)
+	}
+	return m, desc, nil
 }
 
 // wrap names the place and maps the registry's refusals to the source errors.

@@ -47,16 +47,7 @@ func (c *Client) layOut(ctx context.Context, repo repository, spec Spec, rev sou
 			return "", err
 		}
 	}
-	dir := filepath.Join(c.opts.CacheDir, "trees", strings.TrimPrefix(rev.Digest, "sha256:"))
-	_ = os.RemoveAll(dir)
-	if err := os.Rename(tmp, dir); err != nil {
-		_ = os.RemoveAll(tmp)
-		return "", fmt.Errorf("chart cache: %w", err)
-	}
-	c.mu.Lock()
-	c.trees[rev.Digest] = dir
-	c.mu.Unlock()
-	return dir, nil
+	return c.keep(tmp, rev.Digest)
 }
 
 // chartFiles fetches one archive and reads its files: walked within the vendored-archive
