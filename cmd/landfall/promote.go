@@ -69,8 +69,14 @@ func awaitingApproval(app *landfallv1.Application, env string) (string, *int32, 
 			continue
 		}
 		for _, st := range app.Status.Environments {
-			if st.Name == env && st.AwaitingApproval != "" {
+			if st.Name != env {
+				continue
+			}
+			if st.AwaitingApproval != "" {
 				return st.AwaitingApproval, st.AwaitingApprovalStep, nil
+			}
+			if step, ok := stepAtApproval(app, &e, &st); ok {
+				return st.Rollout.Revision, &step, nil
 			}
 		}
 		if !e.RequireApproval && !stepRequiresApproval(app, &e) {
@@ -79,6 +85,31 @@ func awaitingApproval(app *landfallv1.Application, env string) (string, *int32, 
 		return "", nil, fmt.Errorf("no revision waits for approval in environment %s of application %s", env, app.Name)
 	}
 	return "", nil, fmt.Errorf("application %s has no environment %q", app.Name, env)
+}
+
+// stepAtApproval returns the canary step a rollout in progress is at when that step
+// requires approval. The controller says a step waits only while it is healthy, so between
+// two readings (an autoscaler still gathering the new pods' metrics) the step may be back
+// to waiting for health; approving it then is safe, since the rollout still waits for
+// health, pause and analysis before it moves on.
+func stepAtApproval(app *landfallv1.Application, env *landfallv1.Environment, st *landfallv1.EnvironmentStatus) (int32, bool) {
+	r := st.Rollout
+	if r == nil || r.Revision == "" {
+		return 0, false
+	}
+	switch r.Phase {
+	case landfallv1.RolloutProgressing, landfallv1.RolloutPaused, landfallv1.RolloutAnalyzing:
+	default:
+		return 0, false
+	}
+	spec := app.Spec.Rollout
+	if env.Rollout != nil {
+		spec = env.Rollout
+	}
+	if spec == nil || int(r.Step) >= len(spec.Steps) || r.Step < 0 || !spec.Steps[r.Step].RequireApproval {
+		return 0, false
+	}
+	return r.Step, true
 }
 
 // stepRequiresApproval reports whether a canary step of env's rollout requires approval.

@@ -75,4 +75,22 @@ func TestAwaitingApproval(t *testing.T) {
 	if got, s, err := awaitingApproval(app, "canary"); err != nil || got != app.Status.Environments[1].AwaitingApproval || s == nil || *s != 0 {
 		t.Errorf("canary = %q, %v, %v; want its step 0", got, s, err)
 	}
+
+	// A step that requires approval but is, this moment, waiting for health again (an
+	// autoscaler gathering the new pods' metrics) is the step a person approves: the
+	// rollout still waits for health after the approval.
+	rev := "main@sha1:3333333333333333333333333333333333333333"
+	for _, phase := range []landfallv1.RolloutPhase{landfallv1.RolloutProgressing, landfallv1.RolloutAnalyzing} {
+		app.Status.Environments[1] = landfallv1.EnvironmentStatus{Name: "canary",
+			Rollout: &landfallv1.RolloutStatus{Revision: rev, Step: 0, Phase: phase}}
+		if got, s, err := awaitingApproval(app, "canary"); err != nil || got != rev || s == nil || *s != 0 {
+			t.Errorf("canary at step 0, %s = %q, %v, %v; want step 0 of %s", phase, got, s, err, rev)
+		}
+	}
+	for _, phase := range []landfallv1.RolloutPhase{landfallv1.RolloutBaking, landfallv1.RolloutCompleted, landfallv1.RolloutRolledBack} {
+		app.Status.Environments[1].Rollout.Phase = phase
+		if _, _, err := awaitingApproval(app, "canary"); err == nil || !strings.Contains(err.Error(), "no revision waits") {
+			t.Errorf("canary %s: %v, want nothing waiting", phase, err)
+		}
+	}
 }
