@@ -108,6 +108,13 @@ func TestStatusChangesReadOnlyWhatChanged(t *testing.T) {
 		g.Expect(envStatus(g, app, "staging").Health).To(Equal(landfallv1.HealthHealthy))
 	}, timeout, poll).Should(Succeed())
 
+	// The zero Application GETs below hold once the informer has the controller's last
+	// status write; on a loaded machine it may lag, so wait for it rather than flake.
+	g.Eventually(func(g Gomega) {
+		cached := &landfallv1.Application{}
+		g.Expect(managerCache.Get(t.Context(), client.ObjectKeyFromObject(f.app), cached)).To(Succeed())
+		g.Expect(cached.ResourceVersion).To(Equal(f.get(g).ResourceVersion))
+	}, timeout, poll).Should(Succeed())
 	mark := managerRequests.mark()
 	setDeploymentStatus(g, target, "web", 1)
 	g.Eventually(func(g Gomega) {

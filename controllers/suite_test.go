@@ -38,6 +38,9 @@ var (
 	managerLog lockedBuffer
 	// dispatcher is the manager's notification dispatcher: benchmarks publish into it.
 	dispatcher = notify.NewDispatcher()
+	// managerCache is the manager's informer cache: tests that count requests wait for it
+	// to catch up before they mark.
+	managerCache client.Reader
 )
 
 // lockedBuffer keeps what the manager logs while a test records (start), safe for the
@@ -120,6 +123,7 @@ func startManager(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	managerCache = mgr.GetCache()
 	webhookAddr, err = freeAddr()
 	if err != nil {
 		return err
