@@ -74,6 +74,22 @@ type ApplicationSpec struct {
 	// decryption replaces it.
 	// +optional
 	Decryption *Decryption `json:"decryption,omitempty"`
+
+	// DependsOn names Applications whose environments must be Healthy at their current
+	// revision before each environment of this one takes a new revision: orders' staging
+	// waits for database's staging. What an environment already runs is kept (healed and
+	// health-checked) while it waits. An environment's own dependsOn replaces this list.
+	// Cycles are refused (Stalled, DependencyCycle).
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	DependsOn []Dependency `json:"dependsOn,omitempty"`
+
+	// HealthCheckExprs judge kinds with CEL expressions, in place of the controller's
+	// global rules (--health-rules), the built-in rules and kstatus. An expression that
+	// does not compile is InvalidSpec (Stalled) and nothing is applied.
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	HealthCheckExprs []HealthCheckExpr `json:"healthCheckExprs,omitempty"`
 }
 
 // Environment is one destination of an Application.
@@ -110,6 +126,11 @@ type Environment struct {
 	// Rolling with its one replica, production Canary, say.
 	// +optional
 	Rollout *RolloutSpec `json:"rollout,omitempty"`
+
+	// DependsOn replaces the Application's dependsOn for this environment.
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	DependsOn []Dependency `json:"dependsOn,omitempty"`
 }
 
 // EnvironmentTemplate is what an environment renders: shared by Application and Preview.

@@ -60,6 +60,12 @@ func TestCRDValidation(t *testing.T) {
 			envs := s["environments"].([]any)
 			envs[len(envs)-1].(map[string]any)["bakeTime"] = "10m"
 		}, "set it on the environment that bakes (staging), not on the last one"},
+		{"depends on itself", "Application", func(s map[string]any) {
+			s["dependsOn"] = []any{map[string]any{"name": "depends-on-itself"}}
+		}, "an Application cannot depend on itself"},
+		{"health rule without current", "Application", func(s map[string]any) {
+			s["healthCheckExprs"] = []any{map[string]any{"kind": "Database", "failed": "true"}}
+		}, "spec.healthCheckExprs[0].current: Required value"},
 		{"bad window kind", "Application", func(s map[string]any) {
 			s["syncWindows"] = []any{map[string]any{"kind": "maybe", "schedule": "0 18 * * 5", "duration": "1h"}}
 		}, `Unsupported value: "maybe"`},
