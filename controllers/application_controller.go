@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/health"
 	"github.com/landfall-dev/landfall/render"
 	"github.com/landfall-dev/landfall/sync/source"
 	"github.com/landfall-dev/landfall/sync/source/chart"
@@ -46,6 +47,8 @@ type ApplicationReconciler struct {
 	Watcher *driftWatcher
 	// Store keeps the objects of each environment's last healthy revision.
 	Store *revisionStore
+	// Health compiles the health rules of each Application over the global ones.
+	Health *healthRules
 	// Resync is how often an Application is reconciled without any event.
 	Resync time.Duration
 	Jitter float64
@@ -105,13 +108,19 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, landfallv1.ReasonInvalidSpec, "Validate", "%s", err.Error())
 		return ctrl.Result{}, nil
 	}
+	rules, err := r.Health.of(app)
+	if err != nil {
+		markNotReady(app, landfallv1.ReasonInvalidSpec, err.Error(), true)
+		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, landfallv1.ReasonInvalidSpec, "Validate", "%s", err.Error())
+		return ctrl.Result{}, nil
+	}
 	co, err := r.checkout(ctx, app)
 	if err != nil {
 		return r.notReady(ctx, app, err)
 	}
 	defer co.Close()
 	app.Status.Revision = co.Revision.String()
-	res, syncErr := r.syncEnvironments(ctx, app, co)
+	res, syncErr := r.syncEnvironments(ctx, app, co, rules)
 	r.markRewinds(ctx, app, co.Revision.String())
 	return res, syncErr
 }
@@ -122,14 +131,14 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 // revision healed, its health refreshed and its status true, whatever the environments
 // before it are doing. The Application's conditions tell the first environment that is
 // not done, an error before a wait.
-func (r *ApplicationReconciler) syncEnvironments(ctx context.Context, app *landfallv1.Application, co *source.Checkout) (ctrl.Result, error) {
+func (r *ApplicationReconciler) syncEnvironments(ctx context.Context, app *landfallv1.Application, co *source.Checkout, rules *health.Rules) (ctrl.Result, error) {
 	manual := app.Annotations[landfallv1.AnnotationSyncRequestedAt] != "" &&
 		app.Annotations[landfallv1.AnnotationSyncRequestedAt] != app.Status.LastHandledSyncAt
 	requeue := jitter(r.resync(), r.Jitter)
 	var stop *landfallv1.Environment
 	var first envOutcome
 	for i := range app.Spec.Environments {
-		out := r.syncEnvironment(ctx, app, i, co, manual)
+		out := r.syncEnvironment(ctx, app, i, co, manual, rules)
 		if out.requeue > 0 && out.requeue < requeue {
 			requeue = out.requeue
 		}
@@ -165,7 +174,8 @@ func (r *ApplicationReconciler) environmentFailed(ctx context.Context, app *land
 	msg := fmt.Sprintf("environment %s: %s", env.Name, out.message)
 	markNotReady(app, out.reason, msg, out.stalled)
 	if out.blocked {
-		if !out.stalled && (out.reason == landfallv1.ReasonProgressing || out.reason == landfallv1.ReasonOutsideSyncWindow) {
+		if !out.stalled && (out.reason == landfallv1.ReasonProgressing || out.reason == landfallv1.ReasonOutsideSyncWindow ||
+			out.reason == landfallv1.ReasonDependencyNotReady) {
 			setCondition(app, landfallv1.ConditionReconciling, metav1.ConditionTrue, out.reason, msg)
 		}
 		return ctrl.Result{RequeueAfter: requeue}, nil

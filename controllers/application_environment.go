@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/health"
 	"github.com/landfall-dev/landfall/render"
 	"github.com/landfall-dev/landfall/render/decrypt"
 	"github.com/landfall-dev/landfall/sync/apply"
@@ -38,7 +39,7 @@ func failed(reason string, err error, stalled bool) envOutcome {
 // (and analysis), asks the planner what to do, does it and records it. It never blocks
 // waiting for health; the requeue comes back.
 func (r *ApplicationReconciler) syncEnvironment(ctx context.Context, app *landfallv1.Application,
-	idx int, co *source.Checkout, manual bool) envOutcome {
+	idx int, co *source.Checkout, manual bool, rules *health.Rules) envOutcome {
 	env := &app.Spec.Environments[idx]
 	st := environmentStatus(app, env.Name)
 	desired := desiredRevision(app, idx, co)
@@ -47,11 +48,6 @@ func (r *ApplicationReconciler) syncEnvironment(ctx context.Context, app *landfa
 		return envOutcome{blocked: true, reason: landfallv1.ReasonProgressing, message: "waiting for " + prev + " to complete", requeue: 5 * time.Second}
 	}
 	st.DesiredRevision = pinnedOr(app, env.Name, st, desired)
-	desired, held := gate(app, env, st, desired, r.clock())
-	if held != nil && desired == "" {
-		return *held // nothing deployed yet: nothing to keep
-	}
-	st.Cluster = env.Cluster
 	log := ctrl.LoggerFrom(ctx).WithValues("environment", env.Name, "revision", st.DesiredRevision)
 	ctx = ctrl.LoggerInto(ctx, log)
 	ten, err := r.Tenants.of(ctx, app.Namespace)
@@ -61,6 +57,17 @@ func (r *ApplicationReconciler) syncEnvironment(ctx context.Context, app *landfa
 	if err := r.checkTenant(ctx, ten, app, env); err != nil {
 		return r.policyViolation(app, env.Name, st, err)
 	}
+	// Dependencies first: a revision waits for them, then for a person's approval.
+	desired, held := r.dependencyGate(ctx, app, env, st, desired, ten)
+	desired, approval := gate(app, env, st, desired, r.clock())
+	if held == nil {
+		held = approval
+	}
+	if held != nil && desired == "" {
+		st.Message = held.message
+		return *held // nothing deployed yet: nothing to keep
+	}
+	st.Cluster = env.Cluster
 	dest, err := r.Clusters.forApplication(ctx, app, env.Cluster)
 	if errors.Is(err, errServiceAccountNotFound) {
 		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, landfallv1.ReasonServiceAccountNotFound, "Sync", "environment %s: %s", env.Name, err.Error())
@@ -81,7 +88,7 @@ func (r *ApplicationReconciler) syncEnvironment(ctx context.Context, app *landfa
 		return out
 	}
 	now := r.clock()
-	h := r.observeHealth(ctx, dest, s.key, st)
+	h := r.observeHealth(ctx, dest, s.key, st, rules)
 	st.Health = landfallv1.Health(h.Status)
 	if err := checkQueries(app, env); err != nil {
 		return failed(landfallv1.ReasonInvalidSpec, err, true)

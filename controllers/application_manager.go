@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"strings"
 
@@ -28,8 +29,14 @@ const repositoryRefIndex = "spec.repositoryRef.name"
 // take values from ("Kind/name").
 const valuesFromIndex = "spec.environments.valuesFrom"
 
+// dependencyIndex indexes Applications by the Applications ("<namespace>/<name>") they
+// depend on.
+const dependencyIndex = "spec.dependsOn"
+
 // SetupWithManager watches Applications (spec changes, sync requests and pins), their
-// Repositories (new revisions) and the drift wake-ups of the managed objects.
+// Repositories (new revisions), the Applications they depend on (a dependency's readiness
+// changed: its dependents go on at once, with no polling) and the drift wake-ups of the
+// managed objects.
 func (r *ApplicationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int, wake <-chan event.GenericEvent) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &landfallv1.Application{}, repositoryRefIndex,
 		func(o client.Object) []string { return []string{o.(*landfallv1.Application).Spec.RepositoryRef.Name} }); err != nil {
@@ -39,12 +46,18 @@ func (r *ApplicationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.M
 		func(o client.Object) []string { return valuesFromRefs(o.(*landfallv1.Application)) }); err != nil {
 		return err
 	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &landfallv1.Application{}, dependencyIndex,
+		func(o client.Object) []string { return dependencyKeys(o.(*landfallv1.Application)) }); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&landfallv1.Application{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, requestAnnotationChanged(landfallv1.AnnotationSyncRequestedAt),
 			pinsChanged()))).
 		Watches(&landfallv1.Repository{}, handler.EnqueueRequestsFromMapFunc(r.applicationsOf),
 			builder.WithPredicates(revisionChanged())).
+		Watches(&landfallv1.Application{}, handler.EnqueueRequestsFromMapFunc(r.dependentsOf),
+			builder.WithPredicates(readinessChanged())).
 		WatchesRawSource(source.Channel(wake, &handler.EnqueueRequestForObject{})).
 		// valuesFrom: the metadata of ConfigMaps and Secrets, never their data, tells which
 		// changed; the values are read at the render, as the Application may.
@@ -65,6 +78,11 @@ func (r *ApplicationReconciler) applicationsOf(ctx context.Context, o client.Obj
 		ctrl.LoggerFrom(ctx).Error(err, "Cannot list Applications of a Repository", "repository", o.GetName())
 		return nil
 	}
+	return requestsOf(apps)
+}
+
+// requestsOf asks for a reconcile of each Application of the list.
+func requestsOf(apps *landfallv1.ApplicationList) []reconcile.Request {
 	reqs := make([]reconcile.Request, 0, len(apps.Items))
 	for _, a := range apps.Items {
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
@@ -140,4 +158,45 @@ func (r *ApplicationReconciler) valuesChanged(kind string) handler.MapFunc {
 		}
 		return reqs
 	}
+}
+
+// dependentsOf maps an Application to the Applications that depend on it, in every
+// namespace.
+func (r *ApplicationReconciler) dependentsOf(ctx context.Context, o client.Object) []reconcile.Request {
+	apps := &landfallv1.ApplicationList{}
+	key := o.GetNamespace() + "/" + o.GetName()
+	if err := r.List(ctx, apps, client.MatchingFields{dependencyIndex: key}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Cannot list the dependents of an Application", "application", key)
+		return nil
+	}
+	return requestsOf(apps)
+}
+
+// readinessChanged passes Applications that appear, go, change their spec (a cycle made or
+// broken) or change what their dependents read of them: each environment's revision,
+// rollout phase and health. Other status writes (messages, inventories) wake no one.
+func readinessChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() ||
+				readinessOf(e.ObjectOld.(*landfallv1.Application)) != readinessOf(e.ObjectNew.(*landfallv1.Application))
+		},
+		CreateFunc:  func(event.CreateEvent) bool { return true },
+		DeleteFunc:  func(event.DeleteEvent) bool { return true },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}
+
+// readinessOf is what dependencyState reads of an Application, as one comparable string.
+func readinessOf(app *landfallv1.Application) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d", app.Status.ObservedGeneration)
+	for _, st := range app.Status.Environments {
+		phase, rev := landfallv1.RolloutPhase(""), ""
+		if st.Rollout != nil {
+			phase, rev = st.Rollout.Phase, st.Rollout.Revision
+		}
+		fmt.Fprintf(&b, "|%s %s %s %s %s %s", st.Name, st.Revision, st.DesiredRevision, st.Health, phase, rev)
+	}
+	return b.String()
 }

@@ -106,8 +106,9 @@ func metaTime(t time.Time) *metav1.Time {
 }
 
 // observeHealth reads the live objects of the environment's inventory and returns the
-// worst health among them.
-func (r *ApplicationReconciler) observeHealth(ctx context.Context, dest *destination, key envKey, st *landfallv1.EnvironmentStatus) health.Result {
+// worst health among them, each judged by the Application's health rules where one names
+// its kind.
+func (r *ApplicationReconciler) observeHealth(ctx context.Context, dest *destination, key envKey, st *landfallv1.EnvironmentStatus, rules *health.Rules) health.Result {
 	inv, err := decodeInventory(st)
 	if err != nil || inv.Len() == 0 {
 		return health.Result{Status: health.Unknown, Message: "nothing applied yet"}
@@ -116,7 +117,7 @@ func (r *ApplicationReconciler) observeHealth(ctx context.Context, dest *destina
 	var objs []health.ObjectHealth
 	for _, e := range inv.Entries() {
 		oh := health.ObjectHealth{Group: e.Group, Kind: e.Kind, Namespace: e.Namespace, Name: e.Name}
-		oh.Result = r.objectHealth(ctx, dest, key, ids, e)
+		oh.Result = r.objectHealth(ctx, dest, key, ids, e, rules)
 		objs = append(objs, oh)
 	}
 	return health.Aggregate(objs)
@@ -129,8 +130,10 @@ func (r *ApplicationReconciler) observeHealth(ctx context.Context, dest *destina
 // object reads that one. A Progressing Deployment is read each time: its new pods, which
 // decide whether it is failing, change without it.
 func (r *ApplicationReconciler) objectHealth(ctx context.Context, dest *destination, key envKey,
-	ids []inventory.ObjMetadata, e inventory.Entry) health.Result {
-	if r.Watcher != nil {
+	ids []inventory.ObjMetadata, e inventory.Entry, rules *health.Rules) health.Result {
+	// A kind with a health rule is judged by it, read afresh: neither the statusless
+	// shortcut nor a reading cached under other rules applies.
+	if r.Watcher != nil && !rules.Has(e.GroupKind()) {
 		if m, exists, ok := r.Watcher.cached(dest, e.GroupVersionKind(), e.Namespace, e.Name); ok && exists {
 			if m.DeletionTimestamp != nil {
 				return health.Result{Status: health.Progressing, Message: "being deleted"}
@@ -148,7 +151,10 @@ func (r *ApplicationReconciler) objectHealth(ctx context.Context, dest *destinat
 	if err := dest.client.Get(ctx, objectKey(e.Namespace, e.Name), u); err != nil {
 		return health.Result{Status: health.Unknown, Message: "cannot read it: " + err.Error()}
 	}
-	res := health.Of(u)
+	res := rules.Of(u)
+	if rules.Has(e.GroupKind()) {
+		return res
+	}
 	if res.Status == health.Progressing && e.Group == "apps" && e.Kind == "Deployment" {
 		if failing, ok := failingNewPods(ctx, dest.client, u); ok {
 			res = failing

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/health"
 	"github.com/landfall-dev/landfall/notify"
 	"github.com/landfall-dev/landfall/render"
 	"github.com/landfall-dev/landfall/sync/source"
@@ -47,6 +48,9 @@ type Options struct {
 	// NotificationDelivery tunes the notification targets' queues, retries and rate limits;
 	// the zero value takes notify's defaults.
 	NotificationDelivery notify.Options
+	// HealthRules judge kinds with CEL expressions for every Application (an
+	// Application's own healthCheckExprs win over them); nil: the built-in rules and kstatus.
+	HealthRules *health.Rules
 	// RenderIsolator, when set, runs every render in a child process with a memory limit
 	// and a timeout; nil renders in this process.
 	RenderIsolator render.Isolator
@@ -162,7 +166,8 @@ func setupApplications(mgr ctrl.Manager, opts Options, git *source.Client, chart
 		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Source: git, Charts: charts, Renderer: opts.renderer(),
 		Recorder: mgr.GetEventRecorder("landfall-application"), Clusters: dests, Drift: tracker, Tenants: ten,
 		Watcher: watcher, Resync: opts.Resync, Jitter: opts.Jitter, Notify: nt,
-		Store: &revisionStore{client: mgr.GetClient(), reader: mgr.GetAPIReader()},
+		Store:  &revisionStore{client: mgr.GetClient(), reader: mgr.GetAPIReader()},
+		Health: &healthRules{global: opts.HealthRules},
 	}
 	return apps.SetupWithManager(context.Background(), mgr, opts.Concurrency, wake)
 }

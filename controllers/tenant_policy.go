@@ -234,3 +234,19 @@ func (r *RepositoryReconciler) checkTenant(ctx context.Context, repo *landfallv1
 	}
 	return ten.checkRepository(repo.Spec.URL)
 }
+
+// checkDependencies refuses a dependency on an Application in a namespace that a policy
+// selecting the dependent's namespace does not select: one team may wait for its own
+// Applications anywhere it lives, never read another team's. An unconfined namespace
+// (no policy, not strict) may depend on any namespace.
+func (t *tenant) checkDependencies(from string, nodes []depNode) error {
+	return t.each(func(p *landfallv1.TenantPolicy) []string {
+		var out []string
+		for _, n := range nodes {
+			if n.namespace != from && !matchAny(p.Spec.Namespaces, n.namespace) {
+				out = append(out, fmt.Sprintf("dependsOn %s is in namespace %s, which matches none of namespaces %v", n.label(from), n.namespace, p.Spec.Namespaces))
+			}
+		}
+		return out
+	})
+}

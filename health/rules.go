@@ -141,6 +141,9 @@ func (r *Rules) lookup(gk schema.GroupKind) *compiledRule {
 	return nil
 }
 
+// Has reports whether a rule judges the kind.
+func (r *Rules) Has(gk schema.GroupKind) bool { return r.lookup(gk) != nil }
+
 // Of returns the health of one live object: by its kind's rule when there is one, else as
 // the package-level Of judges it. An object being deleted is Progressing either way.
 func (r *Rules) Of(obj *unstructured.Unstructured) Result {

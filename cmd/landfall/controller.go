@@ -40,6 +40,7 @@ type controllerFlags struct {
 	resync           time.Duration
 	defaultSA        string
 	requireTenant    bool
+	healthRules      string
 }
 
 func newControllerCmd() *cobra.Command {
@@ -77,6 +78,7 @@ func newControllerCmd() *cobra.Command {
 	fl.BoolVar(&f.requireTenant, "require-tenant-policy", false, "refuse Repositories and Applications in namespaces no TenantPolicy selects")
 	fl.DurationVar(&f.gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second, "how long running reconciles may take to finish on SIGTERM")
 	f.render.register(fl)
+	fl.StringVar(&f.healthRules, "health-rules", "", "YAML file of CEL health rules for every Application (a list as spec.healthCheckExprs holds; an Application's own rule for a kind wins); one that does not compile stops the controller at start")
 	fl.DurationVar(&f.resync, "resync", 10*time.Minute, "how often each Application is reconciled, and its live objects compared, without any event")
 	return cmd
 }
@@ -88,6 +90,10 @@ func runController(f *controllerFlags) error {
 	}
 	ctrl.SetLogger(logger)
 	if err := f.lease.validate(); err != nil {
+		return err
+	}
+	rules, err := loadHealthRules(f.healthRules)
+	if err != nil {
 		return err
 	}
 	cfg, err := restConfig(f.kubeconfig)
@@ -129,7 +135,7 @@ func runController(f *controllerFlags) error {
 	if err := controllers.Setup(mgr, controllers.Options{
 		Concurrency: f.concurrency, CacheDir: f.cacheDir, WebhookAddr: f.webhookAddr, Jitter: 0.1,
 		RenderIsolator: iso, Resync: f.resync,
-		DefaultServiceAccount: f.defaultSA, RequireTenantPolicy: f.requireTenant,
+		DefaultServiceAccount: f.defaultSA, RequireTenantPolicy: f.requireTenant, HealthRules: rules,
 	}); err != nil {
 		return fmt.Errorf("setting up controllers: %w", err)
 	}

@@ -12,12 +12,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
-
-	"github.com/landfall-dev/landfall/health"
 )
 
 func newHealthCmd() *cobra.Command {
-	var file string
+	var file, rulesFile string
 	cmd := &cobra.Command{
 		Use:   "health -f FILE",
 		Short: "Print the health of each object in a YAML stream",
@@ -28,9 +26,16 @@ func newHealthCmd() *cobra.Command {
   kubectl get deploy,sts,pvc -n shop -o yaml | landfall health -f -
 
   # Of objects saved to a file
-  landfall health -f objects.yaml`,
+  landfall health -f objects.yaml
+
+  # Judged by CEL health rules, as the controller would with --health-rules
+  landfall health -f objects.yaml --rules health-rules.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			rules, err := loadHealthRules(rulesFile)
+			if err != nil {
+				return err
+			}
 			in, closeIn, err := openInput(file, cmd.InOrStdin())
 			if err != nil {
 				return err
@@ -42,7 +47,7 @@ func newHealthCmd() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			for _, obj := range objs {
-				r := health.Of(obj)
+				r := rules.Of(obj)
 				line := fmt.Sprintf("%s/%s %s", obj.GetKind(), obj.GetName(), r.Status)
 				if r.Message != "" {
 					line += " " + r.Message
@@ -53,6 +58,7 @@ func newHealthCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&file, "filename", "f", "", "YAML file to read, or - for standard input")
+	cmd.Flags().StringVar(&rulesFile, "rules", "", "YAML file of CEL health rules, as the controller's --health-rules reads")
 	_ = cmd.MarkFlagRequired("filename")
 	return cmd
 }

@@ -81,3 +81,42 @@ func TestHealthCommandUnreadable(t *testing.T) {
 		})
 	}
 }
+
+// TestHealthCommandRules: a rule for a kind wins over the built-in rules; a rules file that
+// does not compile, or has a field no rule has, is refused naming what is wrong, by
+// `landfall health` and by the controller at start, before it reaches any cluster.
+func TestHealthCommandRules(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.yaml", "- {group: apps, kind: Deployment, current: 'status.availableReplicas >= 1'}\n")
+	out, err := runHealth(t, healthStream, "-f", "-", "--rules", good)
+	if err != nil || !strings.Contains(out, "Deployment/web Healthy health rule: current is true\n") ||
+		!strings.Contains(out, "PersistentVolumeClaim/data Degraded") {
+		t.Fatalf("with rules: got %q, %v", out, err)
+	}
+	for _, tc := range []struct{ name, content, want string }{
+		{"does not compile", "- {kind: Widget, current: 'status.phase ==='}\n", "health rule 0 (Widget): current: ERROR"},
+		{"unknown field", "- {kind: Widget, current: 'true', healthy: 'true'}\n", `unknown field "healthy"`},
+		{"not a list", "kind: Widget\n", "cannot unmarshal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := write(tc.name+".yaml", tc.content)
+			if _, err := runHealth(t, healthStream, "-f", "-", "--rules", path); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("landfall health: err = %v, want %q", err, tc.want)
+			}
+			cmd := newControllerCmd()
+			cmd.SetArgs([]string{"--health-rules", path, "--kubeconfig", filepath.Join(dir, "none")})
+			cmd.SetOut(&bytes.Buffer{})
+			cmd.SetErr(&bytes.Buffer{})
+			if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("landfall controller: err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

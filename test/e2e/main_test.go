@@ -78,7 +78,11 @@ func shared(tb testing.TB) *env {
 	sharedOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
-		sharedEnv, sharedErr = startEnv(ctx, "shared", 2)
+		rules := filepath.Join(workDir, "health-rules.yaml")
+		if sharedErr = os.WriteFile(rules, []byte(globalHealthRules), 0o600); sharedErr != nil {
+			return
+		}
+		sharedEnv, sharedErr = startEnv(ctx, "shared", 2, "--health-rules", rules)
 		if sharedErr == nil {
 			keep(sharedEnv)
 		}
