@@ -1,40 +1,66 @@
 #!/usr/bin/env bash
-# Builds the control-plane binaries the tests use (kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl, etcd, kwok, helm,
-# kustomize, the OCI registry, and Gitea) from the pinned Go modules under test/tools into a
-# cache outside the repository. A binary already in the cache is not built again.
+# Builds the binaries the tests run (kube-apiserver, kube-controller-manager, kube-scheduler,
+# etcd, kwok, kustomize, helm, the OCI registry, Gitea) from the pinned Go modules under
+# test/tools into a cache outside the repository, $LANDFALL_TESTBIN.
+#
+# Each tool is built once per version: a stamp beside the binaries holds the hash of its
+# module's go.mod and go.sum, of how it is built and of the Go version; a tool whose stamp
+# matches and whose binaries are there is not built again, and one whose pins changed is.
+#
+# The tools are built as `go test` builds the packages they share with Landfall (the go
+# command's cgo default, no -trimpath; -ldflags change only the link), and hack/align-tools.sh
+# keeps the big ones at Landfall's versions of the modules they share: client-go, Helm and
+# Kustomize are then compiled once for both, from the same build cache.
+#
+# A new tool: a module test/tools/NAME pinning it, and one line `tool NAME "BINARIES" ARGS…`
+# below (ARGS as for go build, run in test/tools/NAME, writing into the directory given by -o).
 set -euo pipefail
 
 K8S_VERSION=v1.37.2
 OUT=${LANDFALL_TESTBIN:-$HOME/.cache/landfall/testbin/$K8S_VERSION}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-mkdir -p "$OUT"
-
-# The same CGO setting for every build keeps the shared Go build cache warm.
-export CGO_ENABLED=0 GOFLAGS=-mod=mod
+mkdir -p "$OUT/.stamps"
 
 step() { printf '[testbin %s] %s\n' "$(date +%T)" "$*"; }
-have() { for b in "$@"; do [[ -x "$OUT/$b" ]] || return 1; done; }
 
-if ! have kube-apiserver kube-controller-manager kube-scheduler kubectl; then
-  step "building Kubernetes $K8S_VERSION (cold: ~13 min, warm: ~30 s)"
-  ldf="-s -w"
-  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldf+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=37"
-    ldf+=" -X $p.gitTreeState=clean -X $p.buildDate=2026-10-27T00:00:00Z"
-  done
-  (cd "$ROOT/test/tools/kubernetes" && go build -trimpath -ldflags "$ldf" -o "$OUT/" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
-fi
-if ! have etcd; then
-  step "building etcd"
-  (cd "$ROOT/test/tools/etcd" && go build -trimpath -ldflags "-s -w" -o "$OUT/etcd" .)
-fi
-if ! have kwok; then
-  step "building kwok"
-  (cd "$ROOT/test/tools/kwok" && go build -trimpath -ldflags "-s -w" -o "$OUT/kwok" sigs.k8s.io/kwok/cmd/kwok)
-fi
+# tool NAME "BINARIES" GO-BUILD-ARGS…: builds BINARIES in test/tools/NAME into $OUT unless its
+# stamp is current. The binaries are built beside $OUT and moved in: a test running the old
+# one keeps it, and an interrupted build leaves no half-written binary.
+tool() {
+  local name=$1 bins=$2 dir=$ROOT/test/tools/$1
+  shift 2
+  local want
+  want=$({ cat "$dir/go.mod" "$dir/go.sum"; echo "$bins $*"; go env GOVERSION GOFLAGS CGO_ENABLED; } | sha256sum | cut -c1-32)
+  local have=true b
+  for b in $bins; do [[ -x $OUT/$b ]] || have=false; done
+  if $have && [[ -f $OUT/.stamps/$name && $(<"$OUT/.stamps/$name") == "$want" ]]; then
+    return 0
+  fi
+  step "building $name ($bins)"
+  local tmp o
+  tmp=$(mktemp -d "$OUT/.build-$name.XXXXXX")
+  o=$tmp/
+  [[ $bins == *" "* ]] || o=$tmp/$bins # one binary: named as asked, not after its package
+  (cd "$dir" && go build -o "$o" "$@") || { rm -rf "$tmp"; return 1; }
+  for b in $bins; do mv -f "$tmp/$b" "$OUT/$b"; done
+  rm -rf "$tmp"
+  echo "$want" >"$OUT/.stamps/$name"
+}
+
+ldf="-s -w"
+for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  ldf+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=37"
+  ldf+=" -X $p.gitTreeState=clean -X $p.buildDate=2026-10-27T00:00:00Z"
+done
+tool kubernetes "kube-apiserver kube-controller-manager kube-scheduler" -ldflags "$ldf" \
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+tool etcd "etcd" -ldflags "-s -w" .
+tool kwok "kwok" -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok
+tool parity "kustomize helm" -ldflags "-s -w" sigs.k8s.io/kustomize/kustomize/v5 helm.sh/helm/v3/cmd/helm
+# The registry links only the filesystem storage driver and htpasswd auth (main.go), not the
+# cloud drivers of distribution's own command: a fraction of the cold build.
+tool distribution "registry" -ldflags "-s -w" .
+
 if [[ ! -s "$OUT/kwok-stages/pod-delete.yaml" ]]; then
   step "copying kwok's node and pod stages"
   src=$(cd "$ROOT/test/tools/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/stage
@@ -42,17 +68,6 @@ if [[ ! -s "$OUT/kwok-stages/pod-delete.yaml" ]]; then
   cp "$src/node/fast/node-initialize.yaml" "$src/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml" \
     "$src/pod/fast/pod-complete.yaml" "$src/pod/fast/pod-delete.yaml" "$OUT/kwok-stages/"
   chmod 644 "$OUT/kwok-stages/"*
-fi
-if ! have kustomize helm; then
-  step "building kustomize and helm (render parity)"
-  (cd "$ROOT/test/tools/parity" && go build -trimpath -ldflags "-s -w" -o "$OUT/" \
-    sigs.k8s.io/kustomize/kustomize/v5 helm.sh/helm/v3/cmd/helm)
-fi
-if ! have registry; then
-  # The registry links only the filesystem storage driver and htpasswd auth (main.go), not
-  # the cloud drivers of distribution's own command: a fraction of the cold build.
-  step "building the OCI registry (distribution)"
-  (cd "$ROOT/test/tools/distribution" && go build -trimpath -ldflags "-s -w" -o "$OUT/registry" .)
 fi
 bash "$ROOT/hack/gitea.sh"
 step "testbin ready in $OUT"

@@ -22,7 +22,7 @@ func CRDDir() string { return filepath.Join(RepoRoot(), "charts", "landfall", "c
 // NewEnvtest returns an envtest environment (etcd and kube-apiserver from testbin) with
 // Landfall's CRDs installed. Start it with Start and stop it with Stop.
 func NewEnvtest() (*envtest.Environment, error) {
-	for _, b := range []string{"etcd", "kube-apiserver", "kubectl"} {
+	for _, b := range []string{"etcd", "kube-apiserver"} {
 		if testbin.Path(b) == "" {
 			return nil, fmt.Errorf("%s is missing in %s: run `make testbin`", b, testbin.Dir())
 		}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Raises the tool modules under test/tools that share most of their code with Landfall
+# (Kubernetes, kwok, the kustomize and helm CLIs) to the main module's version of every module
+# both use, so that Go compiles each shared package (client-go, apimachinery, Helm, Kustomize…)
+# once for `make testbin` and `go test` alike: a package is reused from the build cache only
+# when it and all it imports are the same versions, built with the same flags.
+#
+# A tool's own pins (its go.mod's direct requirements) are left as they are, and a tool
+# dependency that needs a newer version than Landfall's keeps it (minimal version selection).
+# Run it after changing go.mod or a tool's version; `make verify` fails when it would change
+# anything (check mode: hack/align-tools.sh -check).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TOOLS=(kubernetes kwok parity)
+check=false
+[[ ${1:-} == -check ]] && check=true
+
+cd "$ROOT"
+main_versions=$(go list -m -f '{{if not .Main}}{{.Path}} {{.Version}}{{end}}' all)
+rc=0
+for t in "${TOOLS[@]}"; do
+  dir=$ROOT/test/tools/$t
+  tmp=$(mktemp -d)
+  cp "$dir/go.mod" "$dir/go.sum" "$tmp/"
+  # The tool's own pins, which alignment must not move.
+  own=$(cd "$dir" && go list -mod=mod -m -f '{{if and (not .Main) (not .Indirect)}}{{.Path}}{{end}}' all)
+  used=$(cd "$dir" && go list -mod=mod -m -f '{{if not .Main}}{{.Path}}{{end}}' all)
+  args=()
+  while read -r path version; do
+    [[ -n $path ]] || continue
+    grep -qxF "$path" <<<"$own" && continue
+    grep -qxF "$path" <<<"$used" && args+=("-require=$path@$version")
+  done <<<"$main_versions"
+  (cd "$dir" && go mod edit "${args[@]}" && go mod tidy)
+  if $check; then
+    if ! diff -q "$tmp/go.mod" "$dir/go.mod" >/dev/null || ! diff -q "$tmp/go.sum" "$dir/go.sum" >/dev/null; then
+      echo "test/tools/$t is not aligned with go.mod: run hack/align-tools.sh and commit" >&2
+      diff -u "$tmp/go.mod" "$dir/go.mod" >&2 || true
+      rc=1
+    fi
+    cp "$tmp/go.mod" "$tmp/go.sum" "$dir/"
+  fi
+  rm -rf "$tmp"
+done
+exit $rc
