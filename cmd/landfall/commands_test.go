@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/landfall-dev/landfall/operate"
+
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -205,7 +207,7 @@ func testRollbackWaits(g Gomega, lf cli) {
 	rev := lf.ok(g, "get", "application", "shop", "-o", "jsonpath={.status.environments[0].revision}")
 	out := lf.ok(g, "rollback", "shop", "--env", "staging", "--to", rev, "--timeout", "60s")
 	g.Expect(out).To(ContainSubstring("staging pinned to " + rev))
-	g.Expect(out).To(HaveSuffix("staging runs " + shortRevision(rev) + ", Healthy\n"))
+	g.Expect(out).To(HaveSuffix("staging runs " + operate.ShortRevision(rev) + ", Healthy\n"))
 	g.Expect(lf.ok(g, "resume", "shop")).To(Equal("tools/shop resumed\n"))
 	_, _, code := lf.run("rollback", "shop", "--env", "no-such-env", "--timeout", "1s")
 	g.Expect(code).To(Equal(exitError))

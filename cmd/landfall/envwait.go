@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/operate"
 )
 
 // waitRunning waits until environment env of app runs revision target and is healthy, for
@@ -23,8 +24,8 @@ func waitRunning(cmd *cobra.Command, c client.Client, app *landfallv1.Applicatio
 		if err := c.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
 			return false, "", err
 		}
-		st = environmentStatus(app, env)
-		step := fmt.Sprintf("%s: %s, %s", env, shortRevision(st.Revision), st.Health)
+		st = operate.EnvironmentStatus(app, env)
+		step := fmt.Sprintf("%s: %s, %s", env, operate.ShortRevision(st.Revision), st.Health)
 		if st.Message != "" {
 			step += ": " + st.Message
 		}
@@ -36,14 +37,14 @@ func waitRunning(cmd *cobra.Command, c client.Client, app *landfallv1.Applicatio
 		return fmt.Errorf("waiting for %s to run %s: %w", env, target, err)
 	case err != nil:
 		if stalled := apimeta.FindStatusCondition(app.Status.Conditions, landfallv1.ConditionStalled); stalled != nil && stalled.Status == "True" {
-			return finding("%s does not run %s: %s: %s", env, shortRevision(target), stalled.Reason, stalled.Message)
+			return finding("%s does not run %s: %s: %s", env, operate.ShortRevision(target), stalled.Reason, stalled.Message)
 		}
-		return fmt.Errorf("%s: not running %s healthy after %s (--timeout); now %s, %s: %s", env, shortRevision(target), timeout,
-			shortRevision(st.Revision), st.Health, st.Message)
+		return fmt.Errorf("%s: not running %s healthy after %s (--timeout); now %s, %s: %s", env, operate.ShortRevision(target), timeout,
+			operate.ShortRevision(st.Revision), st.Health, st.Message)
 	case st.Health != landfallv1.HealthHealthy:
-		return finding("%s runs %s, %s: %s", env, shortRevision(target), st.Health, st.Message)
+		return finding("%s runs %s, %s: %s", env, operate.ShortRevision(target), st.Health, st.Message)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%s runs %s, %s\n", env, shortRevision(target), st.Health)
+	fmt.Fprintf(cmd.OutOrStdout(), "%s runs %s, %s\n", env, operate.ShortRevision(target), st.Health)
 	return nil
 }
 
@@ -54,14 +55,4 @@ func addRevisionFlags(cmd *cobra.Command, k *kubeFlags, env *string, timeout *ti
 	cmd.Flags().DurationVar(timeout, "timeout", 0, "how long to wait until the environment runs the revision and is healthy (0: do not wait)")
 	_ = cmd.MarkFlagRequired("env")
 	_ = cmd.RegisterFlagCompletionFunc("env", completeEnvironments(k))
-}
-
-// environmentStatus is env's status, empty when the controller has not written one.
-func environmentStatus(app *landfallv1.Application, env string) landfallv1.EnvironmentStatus {
-	for _, s := range app.Status.Environments {
-		if s.Name == env {
-			return s
-		}
-	}
-	return landfallv1.EnvironmentStatus{}
 }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/operate"
 )
 
 func newHistoryCmd() *cobra.Command {
@@ -82,7 +83,7 @@ func printHistory(cmd *cobra.Command, entries []landfallv1.HistoryEntry, wide bo
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENVIRONMENT\tREVISION\tRESULT\tSTARTED\tDURATION\tMESSAGE")
 	for _, h := range entries {
-		rev, msg := shortRevision(h.Revision), oneLine(h.Message, 80)
+		rev, msg := operate.ShortRevision(h.Revision), oneLine(h.Message, 80)
 		if wide {
 			rev, msg = h.Revision, h.Message
 		}

@@ -2,16 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/operate"
 )
 
 func newReconcileCmd() *cobra.Command {
@@ -51,7 +49,7 @@ while the controller was still working.`,
 			}
 			repo := &landfallv1.Repository{}
 			repo.Namespace, repo.Name = ns, args[0]
-			stamp, err := requestNow(cmd.Context(), c, repo, landfallv1.AnnotationReconcileRequestedAt)
+			stamp, err := operate.RequestNow(cmd.Context(), c, repo, landfallv1.AnnotationReconcileRequestedAt)
 			if err != nil {
 				return err
 			}
@@ -88,20 +86,4 @@ func newReconcileApplicationCmd() *cobra.Command {
 	cmd.Short = "Sync an Application now (sets landfall.dev/sync-requested-at) and wait; the same as landfall sync"
 	cmd.Example = `  landfall reconcile application shop -n landfall-system`
 	return cmd
-}
-
-// requestNow sets a request annotation to a new timestamp and returns it; the controller
-// copies it into status when it has handled the request.
-func requestNow(ctx context.Context, c client.Client, obj client.Object, annotation string) (string, error) {
-	stamp := time.Now().UTC().Format(time.RFC3339Nano)
-	return stamp, annotate(ctx, c, obj, annotation, stamp)
-}
-
-// annotate sets one annotation of obj with a merge patch, leaving the others as they are.
-func annotate(ctx context.Context, c client.Client, obj client.Object, key, value string) error {
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{key: value}}})
-	if err != nil {
-		return err
-	}
-	return c.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch))
 }

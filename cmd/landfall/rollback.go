@@ -2,13 +2,11 @@ package main
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/operate"
 )
 
 func newRollbackCmd() *cobra.Command {
@@ -33,11 +31,11 @@ func newRollbackCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			target, err := rollbackTarget(app, env, to)
+			target, err := operate.RollbackTarget(app, env, to)
 			if err != nil {
 				return err
 			}
-			if err := annotate(cmd.Context(), c, app, landfallv1.AnnotationPinPrefix+env, target); err != nil {
+			if err := operate.Pin(cmd.Context(), c, app, env, target); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s %s pinned to %s; `landfall resume %s` lifts the pin\n", app.Namespace, app.Name, env, target, app.Name)
@@ -52,49 +50,4 @@ func newRollbackCmd() *cobra.Command {
 	cmd.Flags().StringVar(&to, "to", "", "the revision to go to (default: the environment's last healthy revision, else the one before the current)")
 	_ = cmd.RegisterFlagCompletionFunc("to", completeRevisions(&k, &env))
 	return cmd
-}
-
-// rollbackTarget picks the revision: the one asked for, which must be in the
-// Application's history, else the last healthy one that is not what runs now, else the
-// newest earlier revision in the history. An environment the spec does not have, or
-// one not deployed yet, is refused: a pin on it would do nothing.
-func rollbackTarget(app *landfallv1.Application, env, to string) (string, error) {
-	if !slices.ContainsFunc(app.Spec.Environments, func(e landfallv1.Environment) bool { return e.Name == env }) {
-		return "", fmt.Errorf("application %s has no environment %q", app.Name, env)
-	}
-	st := environmentStatus(app, env)
-	if st.Revision == "" {
-		return "", fmt.Errorf("environment %s of application %s has not been deployed yet", env, app.Name)
-	}
-	if to != "" {
-		return knownRevision(app, to)
-	}
-	if st.LastHealthyRevision != "" && st.LastHealthyRevision != st.Revision {
-		return st.LastHealthyRevision, nil
-	}
-	for _, h := range app.Status.History {
-		if h.Environment == env && h.Revision != st.Revision && h.Result == landfallv1.ResultSucceeded {
-			return h.Revision, nil
-		}
-	}
-	return "", fmt.Errorf("environment %s has no earlier healthy revision; name one with --to", env)
-}
-
-// knownRevision finds to among the revisions the Application has deployed, by its full
-// name (main@sha1:…) or by a commit hash of at least 7 characters.
-func knownRevision(app *landfallv1.Application, to string) (string, error) {
-	var known []string
-	for _, h := range app.Status.History {
-		known = append(known, h.Revision)
-	}
-	for _, st := range app.Status.Environments {
-		known = append(known, st.Revision, st.LastHealthyRevision)
-	}
-	for _, rev := range known {
-		_, commit, _ := strings.Cut(rev, "@sha1:")
-		if rev != "" && (rev == to || (len(to) >= 7 && strings.HasPrefix(commit, to))) {
-			return rev, nil
-		}
-	}
-	return "", fmt.Errorf("revision %s is not in the history of application %s (status.history lists what it deployed)", to, app.Name)
 }

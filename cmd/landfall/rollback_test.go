@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/operate"
 )
 
 func TestRollbackTarget(t *testing.T) {
@@ -37,7 +38,7 @@ func TestRollbackTarget(t *testing.T) {
 		{env: "new", err: "not been deployed"},
 		{env: "staging", err: "no earlier healthy revision"},
 	} {
-		got, err := rollbackTarget(app, tc.env, tc.to)
+		got, err := operate.RollbackTarget(app, tc.env, tc.to)
 		switch {
 		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
 			t.Errorf("rollback %s --to %q: error %v, want one saying %q", tc.env, tc.to, err, tc.err)
@@ -53,14 +54,14 @@ func TestAwaitingApproval(t *testing.T) {
 	app.Spec.Environments = []landfallv1.Environment{{Name: "staging"}, {Name: "production", RequireApproval: true},
 		{Name: "canary", Rollout: &landfallv1.RolloutSpec{Strategy: landfallv1.RolloutCanary,
 			Steps: []landfallv1.CanaryStep{{Weight: 25, RequireApproval: true}}}}}
-	if _, _, err := awaitingApproval(app, "staging"); err == nil || !strings.Contains(err.Error(), "does not require approval") {
+	if _, _, err := operate.AwaitingApproval(app, "staging"); err == nil || !strings.Contains(err.Error(), "does not require approval") {
 		t.Errorf("staging: %v", err)
 	}
-	if _, _, err := awaitingApproval(app, "prod"); err == nil || !strings.Contains(err.Error(), `no environment "prod"`) {
+	if _, _, err := operate.AwaitingApproval(app, "prod"); err == nil || !strings.Contains(err.Error(), `no environment "prod"`) {
 		t.Errorf("prod: %v", err)
 	}
 	for _, env := range []string{"production", "canary"} {
-		if _, _, err := awaitingApproval(app, env); err == nil || !strings.Contains(err.Error(), "no revision waits") {
+		if _, _, err := operate.AwaitingApproval(app, env); err == nil || !strings.Contains(err.Error(), "no revision waits") {
 			t.Errorf("%s, nothing waiting: %v", env, err)
 		}
 	}
@@ -69,10 +70,10 @@ func TestAwaitingApproval(t *testing.T) {
 		{Name: "production", AwaitingApproval: "main@sha1:1111111111111111111111111111111111111111"},
 		{Name: "canary", AwaitingApproval: "main@sha1:2222222222222222222222222222222222222222", AwaitingApprovalStep: &step},
 	}
-	if got, s, err := awaitingApproval(app, "production"); err != nil || got != app.Status.Environments[0].AwaitingApproval || s != nil {
+	if got, s, err := operate.AwaitingApproval(app, "production"); err != nil || got != app.Status.Environments[0].AwaitingApproval || s != nil {
 		t.Errorf("production = %q, %v, %v", got, s, err)
 	}
-	if got, s, err := awaitingApproval(app, "canary"); err != nil || got != app.Status.Environments[1].AwaitingApproval || s == nil || *s != 0 {
+	if got, s, err := operate.AwaitingApproval(app, "canary"); err != nil || got != app.Status.Environments[1].AwaitingApproval || s == nil || *s != 0 {
 		t.Errorf("canary = %q, %v, %v; want its step 0", got, s, err)
 	}
 
@@ -83,13 +84,13 @@ func TestAwaitingApproval(t *testing.T) {
 	for _, phase := range []landfallv1.RolloutPhase{landfallv1.RolloutProgressing, landfallv1.RolloutAnalyzing} {
 		app.Status.Environments[1] = landfallv1.EnvironmentStatus{Name: "canary",
 			Rollout: &landfallv1.RolloutStatus{Revision: rev, Step: 0, Phase: phase}}
-		if got, s, err := awaitingApproval(app, "canary"); err != nil || got != rev || s == nil || *s != 0 {
+		if got, s, err := operate.AwaitingApproval(app, "canary"); err != nil || got != rev || s == nil || *s != 0 {
 			t.Errorf("canary at step 0, %s = %q, %v, %v; want step 0 of %s", phase, got, s, err, rev)
 		}
 	}
 	for _, phase := range []landfallv1.RolloutPhase{landfallv1.RolloutBaking, landfallv1.RolloutCompleted, landfallv1.RolloutRolledBack} {
 		app.Status.Environments[1].Rollout.Phase = phase
-		if _, _, err := awaitingApproval(app, "canary"); err == nil || !strings.Contains(err.Error(), "no revision waits") {
+		if _, _, err := operate.AwaitingApproval(app, "canary"); err == nil || !strings.Contains(err.Error(), "no revision waits") {
 			t.Errorf("canary %s: %v, want nothing waiting", phase, err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/operate"
 )
 
 func newStatusCmd() *cobra.Command {
@@ -84,7 +85,7 @@ func printStatus(w io.Writer, apps []landfallv1.Application, wide bool) error {
 			if msg == "" {
 				msg = readyMsg
 			}
-			rev, width := shortRevision(st.Revision), 80
+			rev, width := operate.ShortRevision(st.Revision), 80
 			if wide {
 				rev, width = st.Revision, 1<<16
 			}
@@ -93,19 +94,6 @@ func printStatus(w io.Writer, apps []landfallv1.Application, wide bool) error {
 		}
 	}
 	return tw.Flush()
-}
-
-// shortRevision keeps the ref and 7 characters of the commit.
-func shortRevision(rev string) string {
-	for i := 0; i+6 <= len(rev); i++ {
-		if rev[i:i+5] == "sha1:" && len(rev) >= i+5+7 {
-			return rev[:i+5+7]
-		}
-	}
-	if rev == "" {
-		return "-"
-	}
-	return rev
 }
 
 func oneLine(s string, n int) string {

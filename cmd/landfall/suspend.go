@@ -1,15 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/operate"
 )
 
 func newSuspendCmd() *cobra.Command { return suspendCmd("suspend", true) }
@@ -28,7 +24,7 @@ func suspendCmd(verb string, suspend bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := c.Patch(cmd.Context(), app, client.RawPatch(types.MergePatchType, suspendPatch(app, suspend))); err != nil {
+			if err := operate.Suspend(cmd.Context(), c, app, suspend); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s/%s %s\n", app.Namespace, app.Name, map[bool]string{true: "suspended", false: "resumed"}[suspend])
@@ -37,22 +33,4 @@ func suspendCmd(verb string, suspend bool) *cobra.Command {
 	}
 	k.register(cmd)
 	return cmd
-}
-
-// suspendPatch sets spec.suspend; resuming also lifts the pins of manual rollbacks.
-func suspendPatch(app *landfallv1.Application, suspend bool) []byte {
-	patch := map[string]any{"spec": map[string]any{"suspend": suspend}}
-	if !suspend {
-		pins := map[string]any{}
-		for k := range app.Annotations {
-			if strings.HasPrefix(k, landfallv1.AnnotationPinPrefix) {
-				pins[k] = nil
-			}
-		}
-		if len(pins) > 0 {
-			patch["metadata"] = map[string]any{"annotations": pins}
-		}
-	}
-	b, _ := json.Marshal(patch)
-	return b
 }

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
+	"github.com/landfall-dev/landfall/operate"
 )
 
 func newSyncCmd() *cobra.Command {
@@ -38,7 +39,7 @@ could not be made, or --timeout ran out while the controller was still working.`
 			}
 			app := &landfallv1.Application{}
 			app.Namespace, app.Name = ns, args[0]
-			stamp, err := requestNow(cmd.Context(), c, app, landfallv1.AnnotationSyncRequestedAt)
+			stamp, err := operate.RequestNow(cmd.Context(), c, app, landfallv1.AnnotationSyncRequestedAt)
 			if err != nil {
 				return err
 			}

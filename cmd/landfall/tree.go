@@ -12,6 +12,7 @@ import (
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 	"github.com/landfall-dev/landfall/health"
+	"github.com/landfall-dev/landfall/operate"
 )
 
 func newTreeCmd() *cobra.Command {
@@ -40,7 +41,7 @@ func newTreeCmd() *cobra.Command {
 				var objs []runtime.Object
 				for _, n := range nodes {
 					if n.live != nil {
-						objs = append(objs, maskSecret(n.live))
+						objs = append(objs, operate.MaskSecret(n.live))
 					}
 				}
 				return o.printObjects(cmd.OutOrStdout(), objs, false)
@@ -65,13 +66,13 @@ type treeNode struct {
 
 // treeNodes reads every object of the environment's inventory and judges its health.
 func treeNodes(cmd *cobra.Command, c client.Client, app *landfallv1.Application, env string) ([]treeNode, error) {
-	entries, err := appEntries(app, env)
+	entries, err := operate.Entries(app, env)
 	if err != nil {
 		return nil, err
 	}
 	nodes := make([]treeNode, 0, len(entries))
 	for _, e := range entries {
-		obj := emptyObject(e)
+		obj := operate.EmptyObject(e)
 		n := treeNode{id: e.Kind + "/" + e.Name}
 		if e.Namespace != "" {
 			n.id = e.Kind + " " + e.Namespace + "/" + e.Name
@@ -92,8 +93,8 @@ func treeNodes(cmd *cobra.Command, c client.Client, app *landfallv1.Application,
 // printTree writes the environment and its objects; wide, with the whole revision and
 // health messages.
 func printTree(w io.Writer, app *landfallv1.Application, env string, nodes []treeNode, wide bool) {
-	st := environmentStatus(app, env)
-	rev, width := shortRevision(st.Revision), 80
+	st := operate.EnvironmentStatus(app, env)
+	rev, width := operate.ShortRevision(st.Revision), 80
 	if wide {
 		rev, width = st.Revision, 1<<16
 	}
@@ -109,23 +110,4 @@ func printTree(w io.Writer, app *landfallv1.Application, env string, nodes []tre
 		}
 		fmt.Fprintln(w, line)
 	}
-}
-
-// maskSecret keeps a Secret's keys and hides their values: Secret data never leaves the
-// cluster through Landfall.
-func maskSecret(obj *unstructured.Unstructured) *unstructured.Unstructured {
-	if obj.GetAPIVersion() != "v1" || obj.GetKind() != "Secret" {
-		return obj
-	}
-	obj = obj.DeepCopy()
-	for _, field := range []string{"data", "stringData"} {
-		values, _, _ := unstructured.NestedMap(obj.Object, field)
-		for k := range values {
-			values[k] = "***"
-		}
-		if values != nil {
-			_ = unstructured.SetNestedMap(obj.Object, values, field)
-		}
-	}
-	return obj
 }

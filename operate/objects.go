@@ -1,4 +1,4 @@
-package main
+package operate
 
 import (
 	"fmt"
@@ -9,9 +9,9 @@ import (
 	"github.com/landfall-dev/landfall/sync/inventory"
 )
 
-// appEntries are the objects an Application applied, from each environment's inventory in
+// Entries are the objects an Application applied, from each environment's inventory in
 // status (only the environment named, when env is set).
-func appEntries(app *landfallv1.Application, env string) ([]inventory.Entry, error) {
+func Entries(app *landfallv1.Application, env string) ([]inventory.Entry, error) {
 	var entries []inventory.Entry
 	found := env == ""
 	for _, st := range app.Status.Environments {
@@ -34,11 +34,30 @@ func appEntries(app *landfallv1.Application, env string) ([]inventory.Entry, err
 	return entries, nil
 }
 
-// emptyObject is an object of the entry's type and name, to read into.
-func emptyObject(e inventory.Entry) *unstructured.Unstructured {
+// EmptyObject is an object of the entry's type and name, to read into.
+func EmptyObject(e inventory.Entry) *unstructured.Unstructured {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(e.GroupVersionKind())
 	u.SetNamespace(e.Namespace)
 	u.SetName(e.Name)
 	return u
+}
+
+// MaskSecret keeps a Secret's keys and hides their values: Secret data never leaves the
+// cluster through Landfall.
+func MaskSecret(obj *unstructured.Unstructured) *unstructured.Unstructured {
+	if obj.GetAPIVersion() != "v1" || obj.GetKind() != "Secret" {
+		return obj
+	}
+	obj = obj.DeepCopy()
+	for _, field := range []string{"data", "stringData"} {
+		values, _, _ := unstructured.NestedMap(obj.Object, field)
+		for k := range values {
+			values[k] = "***"
+		}
+		if values != nil {
+			_ = unstructured.SetNestedMap(obj.Object, values, field)
+		}
+	}
+	return obj
 }
