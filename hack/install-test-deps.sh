@@ -5,9 +5,11 @@
 #   openssh-server  — the real sshd that test/gitserver runs on loopback
 #   openssh-client  — ssh-keygen (host and client keys) and ssh for git push over SSH
 #   prometheus      — the real Prometheus server that test/prometheus runs on loopback
+#   chromium        — the headless browser the dashboard's tests drive (chromedp)
+#   fonts-dejavu-core — a font for it, so pages and screenshots have readable text
 set -euo pipefail
 
-PACKAGES=(git openssh-server openssh-client prometheus)
+PACKAGES=(git openssh-server openssh-client prometheus chromium fonts-dejavu-core)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

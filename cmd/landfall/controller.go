@@ -26,6 +26,7 @@ type controllerFlags struct {
 	pprofAddr        string
 	probeAddr        string
 	webhookAddr      string
+	dashboardAddr    string
 	leaderElect      bool
 	leaderNamespace  string
 	leaderID         string
@@ -62,6 +63,7 @@ func newControllerCmd() *cobra.Command {
 	fl.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	fl.StringVar(&f.pprofAddr, "pprof-bind-address", "", "address of Go's /debug/pprof profiles, for measuring; empty or 0 disables it")
 	fl.StringVar(&f.webhookAddr, "webhook-bind-address", ":9292", "address of the Git webhook receiver; 0 disables it")
+	fl.StringVar(&f.dashboardAddr, "dashboard-bind-address", "0", "address of the web dashboard (users sign in with their own bearer tokens); 0 disables it")
 	fl.BoolVar(&f.leaderElect, "leader-elect", true, "hold a leader lease so only one replica reconciles")
 	fl.StringVar(&f.leaderNamespace, "leader-election-namespace", "", "namespace of the leader lease ($POD_NAMESPACE, else landfall-system)")
 	fl.StringVar(&f.leaderID, "leader-election-id", "landfall-controller", "name of the leader lease")
@@ -138,6 +140,11 @@ func runController(f *controllerFlags) error {
 		DefaultServiceAccount: f.defaultSA, RequireTenantPolicy: f.requireTenant, HealthRules: rules,
 	}); err != nil {
 		return fmt.Errorf("setting up controllers: %w", err)
+	}
+	if f.dashboardAddr != "0" {
+		if err := addDashboard(mgr, cfg, f.dashboardAddr, f.cacheDir); err != nil {
+			return fmt.Errorf("setting up the dashboard: %w", err)
+		}
 	}
 	logger.Info("Starting controller", "version", version, "namespaces", f.watchNamespaces)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {

@@ -31,6 +31,7 @@ func newRootCmd() *cobra.Command {
 		newRollbackCmd(),
 		newPromoteCmd(),
 		newPushCmd(),
+		newDashboardCmd(),
 	)
 	return root
 }

@@ -279,3 +279,36 @@ func allows(rules []rbacv1.PolicyRule, group, resource, verb string) bool {
 	}
 	return false
 }
+
+// TestRenderDashboard: off by default; on, the controller serves it on its own port with a
+// Service (and an Ingress when asked), and the ClusterRole gains exactly the rights it
+// needs to check users' tokens and rights and to read what an Application's page shows.
+func TestRenderDashboard(t *testing.T) {
+	g := NewWithT(t)
+	r, err := renderChart(t, "ops", nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(strings.Join(as[appsv1.Deployment](t, r.find("Deployment", "ops", "landfall")).Spec.Template.Spec.Containers[0].Args, " ")).
+		NotTo(ContainSubstring("--dashboard-bind-address"), "off by default")
+	g.Expect(r.all("Service")).NotTo(ContainElement("ops/landfall-dashboard"))
+
+	r, err = renderChart(t, "ops", map[string]any{"dashboard": map[string]any{"enabled": true,
+		"ingress": map[string]any{"enabled": true, "host": "landfall.example.com"}},
+		"networkPolicy": map[string]any{"enabled": true}})
+	g.Expect(err).NotTo(HaveOccurred())
+	d := as[appsv1.Deployment](t, r.find("Deployment", "ops", "landfall"))
+	c := d.Spec.Template.Spec.Containers[0]
+	g.Expect(c.Args).To(ContainElement("--dashboard-bind-address=:9393"))
+	g.Expect(c.Ports).To(ContainElement(And(HaveField("Name", "dashboard"), HaveField("ContainerPort", BeEquivalentTo(9393)))))
+	svc := as[corev1.Service](t, r.find("Service", "ops", "landfall-dashboard"))
+	g.Expect(svc.Spec.Selector).To(Equal(d.Spec.Selector.MatchLabels), "every replica serves it")
+	g.Expect(svc.Spec.Ports).To(ConsistOf(And(HaveField("Port", BeEquivalentTo(9393)), HaveField("TargetPort.StrVal", "dashboard"))))
+	g.Expect(r.all("Ingress")).To(ConsistOf("ops/landfall-dashboard"))
+	role := as[rbacv1.ClusterRole](t, r.find("ClusterRole", "", "landfall"))
+	g.Expect(role.Rules).To(ContainElements(
+		rbacv1.PolicyRule{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"tokenreviews"}, Verbs: []string{"create"}},
+		rbacv1.PolicyRule{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}},
+	))
+	np := r.find("NetworkPolicy", "ops", "landfall")
+	ingress, _, _ := unstructured.NestedSlice(np.Object, "spec", "ingress")
+	g.Expect(ingress).To(HaveLen(3), "metrics, webhook and dashboard ports")
+}
