@@ -24,7 +24,9 @@ type controller struct {
 	webhookAddr string
 	metricsAddr string
 	probeAddr   string
-	done        chan struct{}
+	// dashboardAddr serves the web dashboard (users sign in with bearer tokens).
+	dashboardAddr string
+	done          chan struct{}
 }
 
 // startController runs `landfall controller` against kubeconfig with free loopback ports,
@@ -37,19 +39,19 @@ func startController(ctx context.Context, dir, kubeconfig string, extraArgs ...s
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	addrs, err := freeAddrs(3)
+	addrs, err := freeAddrs(4)
 	if err != nil {
 		return nil, err
 	}
 	c := &controller{logPath: filepath.Join(dir, "controller.log"), metricsAddr: addrs[0], probeAddr: addrs[1],
-		webhookAddr: addrs[2], done: make(chan struct{})}
+		webhookAddr: addrs[2], dashboardAddr: addrs[3], done: make(chan struct{})}
 	out, err := os.Create(c.logPath)
 	if err != nil {
 		return nil, err
 	}
 	args := append([]string{"controller", "--kubeconfig", kubeconfig, "--leader-elect=false",
 		"--metrics-bind-address", c.metricsAddr, "--health-probe-bind-address", c.probeAddr,
-		"--webhook-bind-address", c.webhookAddr, "--cache-dir", filepath.Join(dir, "cache"), "--log-json=false"},
+		"--webhook-bind-address", c.webhookAddr, "--dashboard-bind-address", c.dashboardAddr, "--cache-dir", filepath.Join(dir, "cache"), "--log-json=false"},
 		extraArgs...)
 	c.cmd = exec.Command(bin, args...)
 	c.cmd.Stdout, c.cmd.Stderr = out, out
