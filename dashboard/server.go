@@ -198,7 +198,12 @@ func (s *Server) authed(h func(http.ResponseWriter, *request)) http.HandlerFunc 
 			}
 			token = req.session.token
 		}
-		u, err := s.auth.Authenticate(r.Context(), strings.TrimSpace(token))
+		token = strings.TrimSpace(token)
+		if token == "" {
+			s.unauthorized(w, r, "Sign in with a Kubernetes bearer token.")
+			return
+		}
+		u, err := s.auth.Authenticate(r.Context(), token)
 		if err != nil {
 			if req.session != nil {
 				s.sessions.drop(req.sessionID)
