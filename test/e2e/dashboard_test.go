@@ -50,6 +50,7 @@ func TestDashboardPipeline(t *testing.T) {
 	g.Expect(b.text("#env-production h2")).To(ContainSubstring(short(operateCommit(second))), "production untouched")
 	g.Expect(b.count("#env-staging .tree li")).To(BeNumerically(">=", 2), "staging's objects: a Deployment and what it runs")
 	b.screenshot("application")
+	g.Expect(eval[string](b, unlabelled)).To(BeEmpty(), "every control has a label or text, for screen readers")
 
 	// An action on a revision not in the history is refused, with the reason in the page.
 	eval[bool](b, `(function(){var s=document.querySelector("#to-production");var o=document.createElement("option");o.value="main@sha1:0123456789abcdef0123456789abcdef01234567";s.appendChild(o);s.value=o.value;return true})()`)
@@ -67,6 +68,13 @@ func TestDashboardPipeline(t *testing.T) {
 	g.Expect(imageOf(deployment(g, e.k8s, staging, "web"))).To(Equal(image("v2")), "staging stays")
 	b.screenshot("rolled-back")
 }
+
+// unlabelled lists the page's form controls without a label and buttons and links
+// without text.
+const unlabelled = `(function(){var bad=[];
+document.querySelectorAll("input:not([type=hidden]),select,textarea").forEach(function(e){if(!e.labels||!e.labels.length){bad.push(e.outerHTML)}});
+document.querySelectorAll("button,a").forEach(function(e){if(!e.innerText.trim()&&!e.getAttribute("aria-label")){bad.push(e.outerHTML)}});
+return bad.join("\n")})()`
 
 // operateCommit is the commit of a revision main@sha1:<commit>.
 func operateCommit(rev string) string { return rev[len("main@sha1:"):] }
