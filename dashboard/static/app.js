@@ -46,7 +46,9 @@
   }
 
   var es = new EventSource("/events");
-  es.onopen = function () { live.textContent = "live"; };
+  // A change between this page's rendering and the stream's start would be lost: once
+  // connected (and on every reconnect), fetch the page once more.
+  es.onopen = function () { live.textContent = "live"; schedule(); };
   es.onerror = function () { live.textContent = "reconnecting…"; };
   es.addEventListener("change", function (e) {
     try { if (relevant(JSON.parse(e.data))) { schedule(); } } catch (err) { /* a malformed event changes nothing */ }

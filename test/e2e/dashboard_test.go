@@ -160,7 +160,7 @@ func TestDashboardTenantIsolation(t *testing.T) {
 	// The live stream tells this user of their own namespace only: a change of the other
 	// namespace's Application, made first, never arrives before a new Repository of theirs.
 	marker := &landfallv1.Repository{ObjectMeta: metav1.ObjectMeta{Name: "stream-marker", Namespace: mine.ns},
-		Spec: landfallv1.RepositorySpec{URL: "https://git.example.invalid/x.git", Ref: landfallv1.GitRef{Branch: "main"}}}
+		Spec: *mine.repo.Spec.DeepCopy()} // the fixture's own Git server on loopback
 	expectStreamFiltered(t, base, token, func() {
 		must(t, e.k8s.Patch(ctx, theirApp, rawMerge(`{"metadata":{"annotations":{"test.landfall.dev/touch":"1"}}}`)))
 		must(t, e.k8s.Create(ctx, marker))
