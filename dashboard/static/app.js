@@ -28,7 +28,9 @@
         var focused = document.activeElement, fid = focused && focused.id;
         var kept = {};
         main.querySelectorAll("select[id],input[id]").forEach(function (el) { kept[el.id] = el.value; });
+        var flash = document.getElementById("flash"); // an action's result stays until the user leaves
         main.innerHTML = html;
+        if (flash && !document.getElementById("flash")) { main.insertBefore(flash, main.firstChild); }
         Object.keys(kept).forEach(function (id) {
           var el = document.getElementById(id);
           if (el && el.type !== "hidden") { el.value = kept[id]; }
