@@ -53,20 +53,28 @@ func TestDashboardPipeline(t *testing.T) {
 	g.Expect(eval[string](b, unlabelled)).To(BeEmpty(), "every control has a label or text, for screen readers")
 
 	// An action on a revision not in the history is refused, with the reason in the page.
-	eval[bool](b, `(function(){var s=document.querySelector("#to-production");var o=document.createElement("option");o.value="main@sha1:0123456789abcdef0123456789abcdef01234567";s.appendChild(o);s.value=o.value;return true})()`)
-	b.click("#env-production form.rollback button")
+	rollbackTo(b, "production", "main@sha1:0123456789abcdef0123456789abcdef01234567")
 	g.Eventually(func() string { return b.text("#flash") }, timeout, poll).Should(ContainSubstring("not in the history"))
 	g.Expect(f.get(g, app).Annotations).NotTo(HaveKey(landfallv1.AnnotationPinPrefix+"production"), "nothing pinned")
 
 	// The rollback button: production back on the first revision.
-	eval[bool](b, `(function(){document.querySelector("#to-production").value=`+jsString(revisionOf(first))+`;return true})()`)
-	b.click("#env-production form.rollback button")
+	rollbackTo(b, "production", revisionOf(first))
 	g.Eventually(func() string { return b.text("#flash") }, timeout, poll).Should(ContainSubstring("pinned to " + revisionOf(first)))
 	g.Eventually(func(g Gomega) string { return imageOf(deployment(g, e.k8s, production, "web")) }, rolloutTimeout, poll).
 		Should(Equal(image("v1")), "the rollback button moves production back")
 	g.Eventually(func() string { return b.text("#env-production .now") }, timeout, poll).Should(ContainSubstring("pinned to " + short(first)))
 	g.Expect(imageOf(deployment(g, e.k8s, staging, "web"))).To(Equal(image("v2")), "staging stays")
 	b.screenshot("rolled-back")
+}
+
+// rollbackTo chooses revision in env's rollback form (adding it as an option when the page
+// does not offer it) and submits the form, in one script: a live update between choosing
+// and clicking would swap in a fresh form without the added option and submit its default.
+func rollbackTo(b *browser, env, revision string) {
+	b.tb.Helper()
+	eval[bool](b, `(function(){var f=document.querySelector("#env-`+env+` form.rollback");var s=f.querySelector("select");
+var v=`+jsString(revision)+`;if(![].some.call(s.options,function(o){return o.value===v})){var o=document.createElement("option");o.value=v;s.appendChild(o)}
+s.value=v;f.requestSubmit(f.querySelector("button"));return true})()`)
 }
 
 // unlabelled lists the page's form controls without a label and buttons and links
