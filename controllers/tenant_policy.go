@@ -223,6 +223,10 @@ func (r *ApplicationReconciler) policyViolation(app *landfallv1.Application, env
 }
 
 func (s *envSync) policyViolation(err error) envOutcome {
+	// What runs stays forbidden until Git or the policy changes: the next pass renders and
+	// checks again, rather than reading a quiet cluster as a rollout waiting for health.
+	s.r.Drift.markDirty(s.key)
+	s.r.Drift.markUnhealed(s.key, true)
 	return s.r.policyViolation(s.app, s.env.Name, s.st, err)
 }
 

@@ -46,7 +46,7 @@ func stalledWith(g Gomega, conds []metav1.Condition, reason string) *metav1.Cond
 	ready := apimeta.FindStatusCondition(conds, landfallv1.ConditionReady)
 	g.Expect(ready).NotTo(BeNil())
 	g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
-	g.Expect(ready.Reason).To(Equal(reason))
+	g.Expect(ready.Reason).To(Equal(reason), "Ready: %s", ready.Message)
 	stalled := apimeta.FindStatusCondition(conds, landfallv1.ConditionStalled)
 	g.Expect(stalled).NotTo(BeNil())
 	g.Expect(stalled.Status).To(Equal(metav1.ConditionTrue))
