@@ -114,12 +114,6 @@ func (b *browser) count(selector string) int {
 	return eval[int](b, fmt.Sprintf(`document.querySelectorAll(%q).length`, selector))
 }
 
-// click clicks the first element matching selector.
-func (b *browser) click(selector string) {
-	b.tb.Helper()
-	b.do(chromedp.Click(chromedp.CSS(selector)))
-}
-
 // screenshot saves the whole page as an artifact of the run (never committed):
 // $LANDFALL_ARTIFACTS, else landfall-artifacts in the temporary directory.
 func (b *browser) screenshot(name string) {
