@@ -80,7 +80,11 @@ func (s *Server) pageFor(r *request, title, nav string, data any) page {
 	p := page{Title: title, Nav: nav, User: r.user.Name, Data: data}
 	if r.session != nil {
 		p.CSRF = r.session.csrf
-		p.Flash, p.FlashOK = r.session.takeFlash()
+		// Only a whole page takes the action's result: a live update's fetch, which may
+		// race the redirect after an action, would take it and show it nowhere.
+		if r.Header.Get("X-Fragment") != "main" {
+			p.Flash, p.FlashOK = r.session.takeFlash()
+		}
 	}
 	return p
 }
