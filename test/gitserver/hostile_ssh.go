@@ -115,6 +115,10 @@ func (h *Hostile) serveSession(ctx context.Context, ch ssh.Channel, reqs <-chan 
 		w := &boundedWriter{ctx: ctx, w: ch, left: HostileMaxBytes}
 		h.advertise(w, attack)
 		if wantsPack(ch) {
+			// go-git closes its side after "done" and fails the fetch with "closing
+			// input: EOF" if the channel is gone first; a small pack written at once
+			// could win that race, so wait for the client's EOF, as upload-pack does.
+			_, _ = io.Copy(io.Discard, io.LimitReader(ch, 1<<20))
 			h.uploadPack(w, attack)
 		}
 		_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{0}))
