@@ -150,8 +150,9 @@ func (r *ApplicationReconciler) syncEnvironments(ctx context.Context, app *landf
 		stop, first = &landfallv1.Environment{Name: out.env}, out.envOutcome
 	}
 	summarize(app)
-	if manual && (stop == nil || first.stalled) {
-		// A request is handled once nothing it asked for is still under way.
+	if manual && (stop == nil || first.stalled || heldByPerson(first)) {
+		// A request is handled once nothing it asked for is still under way, or what is
+		// left waits for a person or a time, not for the controller.
 		app.Status.LastHandledSyncAt = app.Annotations[landfallv1.AnnotationSyncRequestedAt]
 	}
 	if stop != nil {
@@ -166,6 +167,16 @@ func (r *ApplicationReconciler) syncEnvironments(ctx context.Context, app *landf
 	markReady(app, landfallv1.ReasonSucceeded, fmt.Sprintf("revision %s applied to %d environment(s)",
 		app.Status.Revision, len(app.Spec.Environments)))
 	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// heldByPerson tells a wait that no sync request can end: an approval, a pin or a closed
+// sync window. `landfall sync` then says so at once instead of waiting out its timeout.
+func heldByPerson(out envOutcome) bool {
+	switch out.reason {
+	case landfallv1.ReasonAwaitingApproval, landfallv1.ReasonPinned, landfallv1.ReasonOutsideSyncWindow:
+		return out.blocked
+	}
+	return false
 }
 
 // environmentFailed records why an environment is not done.

@@ -108,9 +108,16 @@ func TestPromoteWaits(t *testing.T) {
 	g.Eventually(func() string {
 		return lf.ok(g, "get", "application", "shop", "-o", "jsonpath={.status.environments[?(@.name==\"production\")].awaitingApproval}")
 	}, 60*time.Second, 250*time.Millisecond).Should(HaveSuffix(rev))
+	// A sync cannot end a wait for approval: it says so at once, as a failed check, instead
+	// of waiting out its timeout.
+	start := time.Now()
+	_, stderr, code := lf.run("sync", "shop", "--timeout", "5m")
+	g.Expect(code).To(Equal(exitFindings), "stderr %s", stderr)
+	g.Expect(stderr).To(ContainSubstring("is not ready: AwaitingApproval: environment production: "))
+	g.Expect(time.Since(start)).To(BeNumerically("<", 4*time.Minute), "ends once handled, before --timeout")
 	out := lf.ok(g, "promote", "shop", "--env", "production", "--timeout", "60s")
 	g.Expect(out).To(Equal("approvals/shop production: main@sha1:" + rev + " approved\nproduction runs main@sha1:" + rev[:7] + ", Healthy\n"))
-	_, stderr, code := lf.run("promote", "shop", "--env", "production", "--timeout", "5s")
+	_, stderr, code = lf.run("promote", "shop", "--env", "production", "--timeout", "5s")
 	g.Expect(code).To(Equal(exitError), "nothing waits any more")
 	g.Expect(stderr).To(ContainSubstring("no revision waits for approval"))
 }
