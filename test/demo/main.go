@@ -28,6 +28,8 @@ type demo struct {
 	ctx   context.Context
 	dir   string
 	steps []step
+	// summarized: the summary was printed before the dashboard was left open.
+	summarized bool
 }
 
 // run times one step and prints it as it ends.
@@ -54,7 +56,9 @@ func main() {
 	}
 	d := &demo{ctx: ctx, dir: dir}
 	err = d.story()
-	d.summary()
+	if !d.summarized {
+		d.summary()
+	}
 	if err != nil && os.Getenv("LANDFALL_DEMO_KEEP") == "" {
 		fmt.Println("(set LANDFALL_DEMO_KEEP=1 to keep the logs in", dir+")")
 	}
@@ -113,9 +117,10 @@ func (d *demo) story() error {
 		return err
 	}
 	var ctrl *exec.Cmd
+	var dashboard string
 	if err := d.run("Build and start the Landfall controller", func() (string, error) {
 		var err error
-		ctrl, w.webhook, err = startController(d.ctx, d.dir, c.Kubeconfig)
+		ctrl, w.webhook, dashboard, err = startController(d.ctx, d.dir, c.Kubeconfig)
 		return "controller healthy, webhooks on " + w.webhook, err
 	}); err != nil {
 		return err
@@ -125,7 +130,30 @@ func (d *demo) story() error {
 	if w.c, err = newClient(c); err != nil {
 		return err
 	}
-	return d.chapters(w)
+	base := "http://" + dashboard
+	var tokenFile string
+	if err := d.run("Open the dashboard", func() (string, error) {
+		var err error
+		tokenFile, err = dashboardToken(d.ctx, w.c, d.dir)
+		return fmt.Sprintf("dashboard: %s/ (sign in with the token in %s)", base, tokenFile), err
+	}); err != nil {
+		return err
+	}
+	if err := d.chapters(w); err != nil {
+		return err
+	}
+	if dir := os.Getenv("LANDFALL_DEMO_SCREENSHOTS"); dir != "" {
+		if err := d.run("Screenshots of the dashboard", func() (string, error) { return screenshots(d.ctx, base, tokenFile, dir) }); err != nil {
+			return err
+		}
+	}
+	if os.Getenv("LANDFALL_DEMO_KEEP") != "" {
+		d.summary()
+		d.summarized = true
+		fmt.Printf("\nThe dashboard stays open at %s/ (token in %s); Ctrl-C stops everything.\n", base, tokenFile)
+		<-d.ctx.Done()
+	}
+	return nil
 }
 
 // chapters is the story itself, each step timed.

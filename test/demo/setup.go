@@ -27,45 +27,49 @@ func installCRDs(ctx context.Context, c *cluster.Cluster) (string, error) {
 }
 
 // startController builds the landfall binary and runs it against the cluster until healthy;
-// it returns the process and the webhook receiver's address.
-func startController(ctx context.Context, dir, kubeconfig string) (*exec.Cmd, string, error) {
+// it returns the process, the webhook receiver's address and the dashboard's.
+func startController(ctx context.Context, dir, kubeconfig string) (*exec.Cmd, string, string, error) {
 	bin := filepath.Join(dir, "landfall")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/landfall")
 	build.Dir = filepath.Join(cluster.RepoRoot())
 	if out, err := build.CombinedOutput(); err != nil {
-		return nil, "", fmt.Errorf("go build: %w\n%s", err, out)
+		return nil, "", "", fmt.Errorf("go build: %w\n%s", err, out)
 	}
 	probe, err := freeAddr()
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	hooks, err := freeAddr()
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
+	}
+	dash, err := freeAddr()
+	if err != nil {
+		return nil, "", "", err
 	}
 	logf, err := os.Create(filepath.Join(dir, "controller.log"))
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	cmd := exec.Command(bin, "controller", "--kubeconfig", kubeconfig, "--leader-elect=false",
 		"--metrics-bind-address", "0", "--health-probe-bind-address", probe,
-		"--webhook-bind-address", hooks, "--cache-dir", filepath.Join(dir, "cache"), "--log-json=false")
+		"--webhook-bind-address", hooks, "--dashboard-bind-address", dash, "--cache-dir", filepath.Join(dir, "cache"), "--log-json=false")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get("http://" + probe + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return cmd, hooks, nil
+				return cmd, hooks, dash, nil
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	_ = cmd.Process.Kill()
-	return nil, "", fmt.Errorf("controller not ready within 60s; log: %s", logf.Name())
+	return nil, "", "", fmt.Errorf("controller not ready within 60s; log: %s", logf.Name())
 }
 
 func freeAddr() (string, error) { return ports.Addr() }
