@@ -45,6 +45,8 @@ type ApplicationReconciler struct {
 	Drift *driftTracker
 	// Watcher watches the kinds applied, to notice drift.
 	Watcher *driftWatcher
+	// Rendered remembers what shaped each environment's last render (nil: nothing).
+	Rendered *renderMemo
 	// Store keeps the objects of each environment's last healthy revision.
 	Store *revisionStore
 	// Health compiles the health rules of each Application over the global ones.
@@ -66,6 +68,7 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		if apierrors.IsNotFound(err) {
 			forgetObject("Application", req.Namespace, req.Name)
 			forgetApplication(req.Namespace, req.Name)
+			r.Rendered.forget(req.Namespace, req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}

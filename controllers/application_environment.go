@@ -162,6 +162,22 @@ func (r *ApplicationReconciler) checkWindow(app *landfallv1.Application, st *lan
 
 func (r *ApplicationReconciler) render(ctx context.Context, app *landfallv1.Application, env *landfallv1.Environment,
 	co *source.Checkout, dest *destination) (*render.Result, error) {
+	in, err := r.renderInput(ctx, app, env, co, dest)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	res, err := r.Renderer.Render(ctx, in)
+	renderDuration.WithLabelValues(app.Namespace, app.Name, env.Name).Observe(time.Since(start).Seconds())
+	if err == nil {
+		r.Rendered.put(envKey{app.Namespace, app.Name, env.Name}, res)
+	}
+	return res, err
+}
+
+// renderInput gathers what a render of env at co takes: values, keys, the destination.
+func (r *ApplicationReconciler) renderInput(ctx context.Context, app *landfallv1.Application, env *landfallv1.Environment,
+	co *source.Checkout, dest *destination) (render.Input, error) {
 	in := render.Input{
 		Root: co.Dir, Path: firstNonEmpty(env.Path, app.Spec.Path), Namespace: env.Namespace,
 		ReleaseName: firstNonEmpty(env.ReleaseName, app.Name), ValuesFiles: env.ValuesFiles,
@@ -175,21 +191,16 @@ func (r *ApplicationReconciler) render(ctx context.Context, app *landfallv1.Appl
 	}
 	if env.Values != nil && len(env.Values.Raw) > 0 {
 		if err := json.Unmarshal(env.Values.Raw, &in.Values); err != nil {
-			return nil, fmt.Errorf("environment %s: values: %w", env.Name, err)
+			return in, fmt.Errorf("environment %s: values: %w", env.Name, err)
 		}
 	}
 	keys, err := r.decryptionKeys(ctx, app, env)
 	if err != nil {
-		return nil, err
+		return in, err
 	}
 	in.Decryption = keys
-	if in.ValuesFrom, err = r.valuesFrom(ctx, app, env); err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	res, err := r.Renderer.Render(ctx, in)
-	renderDuration.WithLabelValues(app.Namespace, app.Name, env.Name).Observe(time.Since(start).Seconds())
-	return res, err
+	in.ValuesFrom, err = r.valuesFrom(ctx, app, env)
+	return in, err
 }
 
 // prune deletes the objects of the old inventory that the render no longer has, unless the

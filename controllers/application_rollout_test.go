@@ -128,11 +128,7 @@ func rollbackCount(g Gomega, ns, reason string) float64 {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["namespace"] == ns && labels["reason"] == reason {
+			if labels := labelsOf(m.GetLabel()); labels["namespace"] == ns && labels["reason"] == reason {
 				return m.GetCounter().GetValue()
 			}
 		}

@@ -44,6 +44,8 @@ type envSync struct {
 	// counted names the autoscaled Deployments the objects of the step give a count (see
 	// rollout.Counted): applied although an autoscaler targets them.
 	counted map[string]bool
+	// rendered is the render fastForward made and did not use.
+	rendered *renderedRevision
 }
 
 // waitForHealth is how soon a step waiting for health looks again; watch events of the
@@ -323,12 +325,38 @@ func (s *envSync) fastForward(ctx context.Context, desired string) (envOutcome, 
 		s.st.RenderDigest == "" || s.st.Sync != landfallv1.SyncSynced {
 		return envOutcome{}, false
 	}
-	_, digest, err := s.objectsFor(ctx, desired, 100)
-	if err != nil || digest != s.st.RenderDigest {
-		return envOutcome{}, false
+	if !s.unchanged(ctx, desired) {
+		objs, digest, err := s.objectsFor(ctx, desired, 100)
+		if err != nil || digest != s.st.RenderDigest {
+			// The step that follows in this pass applies this render, not another one.
+			s.rendered = &renderedRevision{revision: desired, objs: objs, digest: digest}
+			return envOutcome{}, false
+		}
 	}
 	ro.Revision, s.st.Revision, s.st.LastHealthyRevision = desired, desired, desired
 	return envOutcome{}, true
+}
+
+// unchanged reports, without rendering, that desired (the checkout's revision) holds
+// nothing new for the environment: its last render, which had the digest it runs, read
+// the same content in the checkout, with the same values, keys and destination.
+func (s *envSync) unchanged(ctx context.Context, desired string) bool {
+	if desired != s.co.Revision.String() {
+		return false
+	}
+	prev, ok := s.r.Rendered.get(s.key, s.st.RenderDigest)
+	if !ok {
+		return false
+	}
+	in, err := s.r.renderInput(ctx, s.app, s.env, s.co, s.dest)
+	return err == nil && s.r.Renderer.Unchanged(in, prev)
+}
+
+// renderedRevision is a render of this pass not applied yet.
+type renderedRevision struct {
+	revision string
+	objs     []*unstructured.Unstructured
+	digest   string
 }
 
 // objectsForStep returns the objects of a step: the revision, or at a canary weight the
@@ -390,6 +418,10 @@ func (s *envSync) liveReplicas(ctx context.Context, objs []*unstructured.Unstruc
 // objectsFor returns the stamped objects of a revision: rendered from the checkout when it
 // is the current one, else from the stored healthy revision, else from a past checkout.
 func (s *envSync) objectsFor(ctx context.Context, revision string, _ int32) ([]*unstructured.Unstructured, string, error) {
+	if r := s.rendered; r != nil && r.revision == revision && r.objs != nil {
+		s.rendered = nil // its objects are handed out once: the caller may change them
+		return r.objs, r.digest, nil
+	}
 	if revision == s.co.Revision.String() {
 		return s.renderFrom(ctx, s.co)
 	}

@@ -123,6 +123,7 @@ func (r *ApplicationReconciler) finalize(ctx context.Context, app *landfallv1.Ap
 		return err
 	}
 	r.Drift.forget(app.Namespace, app.Name)
+	r.Rendered.forget(app.Namespace, app.Name)
 	controllerutil.RemoveFinalizer(app, finalizer)
 	ctrl.LoggerFrom(ctx).Info("Deleted application objects")
 	return r.Update(ctx, app)

@@ -165,7 +165,7 @@ func setupApplications(mgr ctrl.Manager, opts Options, git *source.Client, chart
 	apps := &ApplicationReconciler{
 		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Source: git, Charts: charts, Renderer: opts.renderer(),
 		Recorder: mgr.GetEventRecorder("landfall-application"), Clusters: dests, Drift: tracker, Tenants: ten,
-		Watcher: watcher, Resync: opts.Resync, Jitter: opts.Jitter, Notify: nt,
+		Watcher: watcher, Resync: opts.Resync, Jitter: opts.Jitter, Notify: nt, Rendered: newRenderMemo(),
 		Store:  &revisionStore{client: mgr.GetClient(), reader: mgr.GetAPIReader()},
 		Health: &healthRules{global: opts.HealthRules},
 	}

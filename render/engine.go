@@ -98,7 +98,14 @@ func (e *Engine) Render(ctx context.Context, in Input) (*Result, error) {
 		e.renders.Add(1)
 		e.cache.put(key, in.Revision, r)
 	}
-	return finish(r, in, cached)
+	res, err := finish(r, in, cached)
+	if err != nil {
+		return nil, err
+	}
+	if res.Inputs, err = inputsOf(appPath, in, r, res.Objects); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 func checkInput(in *Input) (string, error) {

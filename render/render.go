@@ -13,6 +13,9 @@ import (
 // Renderer renders one application environment. *Engine implements it.
 type Renderer interface {
 	Render(ctx context.Context, in Input) (*Result, error)
+	// Unchanged reports, without rendering, whether in renders what the render that
+	// returned prev (its Result.Inputs) did.
+	Unchanged(in Input, prev Inputs) bool
 }
 
 // Input is one application environment at one revision.
@@ -82,6 +85,8 @@ type Result struct {
 	// ValuesFrom layers, for masking messages about the objects (an apiserver refusal
 	// quotes the value it refuses). Never show them.
 	Sensitive []string
+	// Inputs is what shaped this render, for Renderer.Unchanged.
+	Inputs Inputs
 }
 
 // Limits bound one render. Zero fields take the defaults of DefaultLimits.

@@ -103,26 +103,33 @@ func TestDepsNoticeChanges(t *testing.T) {
 	if got := deps.Files(); len(got) != 1 || got[0] != "a.txt" {
 		t.Errorf("files = %v", got)
 	}
-	if !deps.Unchanged(f) {
-		t.Fatal("nothing changed yet")
+	// Deps and its Summary tell the same.
+	checks := map[string]func(*FS) bool{"deps": deps.Unchanged, "summary": deps.Summary().Unchanged}
+	for kind, unchanged := range checks {
+		if !unchanged(f) {
+			t.Fatalf("%s: nothing changed yet", kind)
+		}
+		for name, change := range map[string]func(dir string){
+			"content":   func(dir string) { must(t, os.WriteFile(filepath.Join(dir, "a.txt"), []byte("A"), 0o644)) },
+			"listing":   func(dir string) { must(t, os.WriteFile(filepath.Join(dir, "sub", "c.txt"), nil, 0o644)) },
+			"existence": func(dir string) { must(t, os.WriteFile(filepath.Join(dir, "not-yet"), nil, 0o644)) },
+		} {
+			// Another checkout with the same content matches, until it is changed.
+			other, _ := tree(t)
+			f2, err := Open(other, Limits{})
+			must(t, err)
+			if !unchanged(f2) {
+				t.Fatalf("%s, %s: an identical checkout elsewhere should match", kind, name)
+			}
+			change(other)
+			if unchanged(f2) {
+				t.Errorf("%s: %s change was not noticed", kind, name)
+			}
+			f2.Close()
+		}
 	}
-	for name, change := range map[string]func(dir string){
-		"content":   func(dir string) { must(t, os.WriteFile(filepath.Join(dir, "a.txt"), []byte("A"), 0o644)) },
-		"listing":   func(dir string) { must(t, os.WriteFile(filepath.Join(dir, "sub", "c.txt"), nil, 0o644)) },
-		"existence": func(dir string) { must(t, os.WriteFile(filepath.Join(dir, "not-yet"), nil, 0o644)) },
-	} {
-		// Another checkout with the same content matches, until it is changed.
-		other, _ := tree(t)
-		f2, err := Open(other, Limits{})
-		must(t, err)
-		if !deps.Unchanged(f2) {
-			t.Fatalf("%s: an identical checkout elsewhere should match", name)
-		}
-		change(other)
-		if deps.Unchanged(f2) {
-			t.Errorf("%s change was not noticed", name)
-		}
-		f2.Close()
+	if (Deps{}).Summary().Unchanged(f) {
+		t.Error("the Summary of no inputs matched a checkout")
 	}
 }
 

@@ -110,3 +110,47 @@ func kindSum(st fs.FileInfo) [sha256.Size]byte {
 		return sum([]byte("file"))
 	}
 }
+
+// Summary is Deps in little memory: the inputs to read again, in a fixed order, and one
+// digest of their digests. It tells the same as Deps.Unchanged without a digest per input.
+type Summary struct {
+	inputs []dep
+	sum    [sha256.Size]byte
+}
+
+// Summary returns d's Summary.
+func (d Deps) Summary() Summary {
+	s := Summary{inputs: make([]dep, 0, len(d))}
+	for k := range d {
+		s.inputs = append(s.inputs, k)
+	}
+	sort.Slice(s.inputs, func(i, j int) bool {
+		a, b := s.inputs[i], s.inputs[j]
+		return a.path < b.path || (a.path == b.path && a.op < b.op)
+	})
+	h := sha256.New()
+	for _, k := range s.inputs {
+		v := d[k]
+		h.Write(v[:])
+	}
+	copy(s.sum[:], h.Sum(nil))
+	return s
+}
+
+// Unchanged reports whether the checkout behind f still holds every input s was made
+// from. It reads through f but records nothing; any error counts as a change, and so does
+// a Summary of nothing (no render reads nothing).
+func (s Summary) Unchanged(f *FS) bool {
+	if len(s.inputs) == 0 {
+		return false
+	}
+	h := sha256.New()
+	for _, k := range s.inputs {
+		got, ok := f.digest(k)
+		if !ok {
+			return false
+		}
+		h.Write(got[:])
+	}
+	return [sha256.Size]byte(h.Sum(nil)) == s.sum
+}
