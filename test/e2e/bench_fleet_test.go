@@ -48,6 +48,7 @@ type fleet struct {
 	phases          string     // when the Applications were created, applied and Ready
 	// profile, when set, is where the controller's CPU profile of the sync goes.
 	profile, pprofAddr string
+	heapProfile        string // a file: the controller's heap profile once all are Ready
 }
 
 // rawWorkers is how many server-side applies the raw baseline has in flight.
@@ -89,7 +90,8 @@ func BenchmarkApplications(b *testing.B) {
 	profile := os.Getenv("LANDFALL_BENCH_CPUPROFILE") // a file: the controller's CPU profile of the sync
 	pprofAddr, err := ports.Addr()
 	must(b, err)
-	if profile != "" {
+	heap := os.Getenv("LANDFALL_BENCH_HEAPPROFILE") // a file: the controller's heap once all are Ready
+	if profile != "" || heap != "" {
 		args = append(args, "--pprof-bind-address="+pprofAddr)
 	}
 	e, err := startEnvWith(ctx, envOptions{name: "fleet", nodes: 2, auditReads: true}, args...)
@@ -99,7 +101,7 @@ func BenchmarkApplications(b *testing.B) {
 	b.Cleanup(e.stop)
 	e.dumpOnFailure(b)
 	// Polling at the default interval (1m), as a user would leave it.
-	fl := &fleet{e: e, apps: apps, resync: resync, profile: profile, pprofAddr: pprofAddr, f: newFixtureInterval(b, e, fleetFiles(b, apps), nil)}
+	fl := &fleet{e: e, apps: apps, resync: resync, profile: profile, heapProfile: heap, pprofAddr: pprofAddr, f: newFixtureInterval(b, e, fleetFiles(b, apps), nil)}
 
 	b.Run("initial-sync", func(b *testing.B) {
 		fl.deploy(b)
@@ -173,6 +175,9 @@ func (fl *fleet) deploy(b *testing.B) {
 	if _, fl.peak, err = fl.e.ctrl.memory(); err != nil {
 		b.Fatal(err)
 	}
+	if fl.heapProfile != "" {
+		fl.saveProfile(b, "heap", fl.heapProfile)
+	}
 	fl.ctrlCPU, fl.apiCPU, fl.requests = usage()
 	fl.byMethod = methods(requestsByMethod(b, fl.e.ctrl))
 	fl.writes, err = auditedWrites(fl.e.cluster.AuditLog(), 0, controllerUser, start, time.Now())
@@ -183,7 +188,12 @@ func (fl *fleet) deploy(b *testing.B) {
 
 // cpuProfile saves the controller's CPU profile of the next d to fl.profile.
 func (fl *fleet) cpuProfile(b *testing.B, d time.Duration) {
-	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", fl.pprofAddr, int(d.Seconds())))
+	fl.saveProfile(b, fmt.Sprintf("profile?seconds=%d", int(d.Seconds())), fl.profile)
+}
+
+// saveProfile saves the controller's /debug/pprof/<what> to file.
+func (fl *fleet) saveProfile(b *testing.B, what, file string) {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s", fl.pprofAddr, what))
 	if err != nil {
 		b.Log(err)
 		return
@@ -191,7 +201,7 @@ func (fl *fleet) cpuProfile(b *testing.B, d time.Duration) {
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err == nil {
-		err = os.WriteFile(fl.profile, data, 0o644)
+		err = os.WriteFile(file, data, 0o644)
 	}
 	if err != nil {
 		b.Log(err)
