@@ -26,6 +26,14 @@ var (
 		Name: "landfall_webhook_requests_total",
 		Help: "Webhook requests by provider and HTTP status code.",
 	}, []string{"provider", "code"})
+	webhookRateLimited = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "landfall_webhook_rate_limited_total",
+		Help: "Webhook requests answered 429 before being read: their source was refused too often.",
+	})
+	webhookRefusingSources = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "landfall_webhook_refused_sources",
+		Help: "Sources the webhook receiver remembers for their refused requests (bounded).",
+	})
 	checkoutVerifyFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "landfall_checkout_verification_failures_total",
 		Help: "Cached checkouts that were not their commit's tree (changed on disk), discarded and fetched again, by the kind that found out.",
@@ -37,7 +45,8 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(fetchDuration, fetchErrors, webhookRequests, checkoutVerifyFailures, conditionGauge)
+	metrics.Registry.MustRegister(fetchDuration, fetchErrors, webhookRequests, webhookRateLimited, webhookRefusingSources,
+		checkoutVerifyFailures, conditionGauge)
 }
 
 // recordConditions exports the object's conditions, dropping stale status series.

@@ -21,6 +21,7 @@ import (
 	"github.com/landfall-dev/landfall/render"
 	"github.com/landfall-dev/landfall/sync/source"
 	"github.com/landfall-dev/landfall/sync/source/chart"
+	"github.com/landfall-dev/landfall/sync/source/webhook"
 )
 
 // Options configure every controller.
@@ -31,6 +32,11 @@ type Options struct {
 	CacheDir string
 	// WebhookAddr is the address of the webhook receiver; empty or "0" disables it.
 	WebhookAddr string
+	// WebhookRefusalBurst and WebhookRefusalsPerSecond bound the requests the receiver
+	// refuses per source address before it answers 429 unread (zero: webhook.RefusalBurst
+	// and webhook.RefusalsPerSecond).
+	WebhookRefusalBurst      int
+	WebhookRefusalsPerSecond float64
 	// Jitter spreads periodic requeues (0.1 = ±5%), so many objects do not poll at once.
 	Jitter float64
 	// Resync is how often an Application is looked at without any event (default 10m).
@@ -54,6 +60,18 @@ type Options struct {
 	// RenderIsolator, when set, runs every render in a child process with a memory limit
 	// and a timeout; nil renders in this process.
 	RenderIsolator render.Isolator
+}
+
+// webhookRefusals is the receiver's limit of refused requests per source.
+func (o Options) webhookRefusals() *webhook.Refusals {
+	burst, perSecond := o.WebhookRefusalBurst, o.WebhookRefusalsPerSecond
+	if burst <= 0 {
+		burst = webhook.RefusalBurst
+	}
+	if perSecond <= 0 {
+		perSecond = webhook.RefusalsPerSecond
+	}
+	return webhook.NewRefusals(perSecond, burst, webhook.MaxSources)
 }
 
 // renderer returns the process's render engine, and has /metrics count its renders.
@@ -126,7 +144,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 			return err
 		}
 		recv = &WebhookReceiver{Addr: opts.WebhookAddr, Client: mgr.GetClient(), Cache: mgr.GetCache(), Secrets: secrets,
-			Elected: mgr.Elected(), Refresh: refresh, OnEvent: previews.OnWebhook}
+			Refusals: opts.webhookRefusals(), Elected: mgr.Elected(), Refresh: refresh, OnEvent: previews.OnWebhook}
 	}
 	return setupReplica(mgr, recv)
 }

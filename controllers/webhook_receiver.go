@@ -11,6 +11,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -22,12 +23,14 @@ import (
 
 // WebhookReceiver serves POST /hooks/<namespace>/<repository> on every replica. A verified
 // push or pull request event only asks for an immediate fetch of that Repository: the
-// payload is never trusted as the revision. On the leader the request goes straight to the
-// Repository controller's workqueue, which coalesces bursts (at most one fetch runs and one
-// waits per Repository); a replica that does not lead writes it to the Repository through
+// payload is never trusted as the revision. On the leader the request goes to the
+// Repository controller's workqueue through refreshes, which never blocks the handler and
+// holds each Repository once; the workqueue coalesces bursts (at most one fetch runs and one
+// waits per Repository). A replica that does not lead writes it to the Repository through
 // the apiserver instead (fetchRequests), coalesced the same way. The Repository comes from
-// the informer cache and the webhook Secret from its own watch: a delivery costs no
-// apiserver read.
+// the informer cache and the webhook Secret from its own watch, started when a Repository
+// names it: a delivery costs no apiserver read. A source refused too often (Refusals) is
+// answered 429 before anything of its request is looked at.
 type WebhookReceiver struct {
 	Addr string
 	// Client reads Repositories from the informer cache and writes the fetch requests.
@@ -35,6 +38,8 @@ type WebhookReceiver struct {
 	// Cache is the manager's informer cache, started before the receiver on every replica.
 	Cache   cache.Cache
 	Secrets *webhookSecrets
+	// Refusals limits refused requests per source; nil means the defaults of package webhook.
+	Refusals *webhook.Refusals
 	// Elected is closed once this replica leads (the manager's Elected).
 	Elected <-chan struct{}
 	// Refresh receives the Repositories to fetch now, on the leader.
@@ -43,9 +48,10 @@ type WebhookReceiver struct {
 	// pull requests).
 	OnEvent func(repo *landfallv1.Repository, ev webhook.Event)
 
-	requests *fetchRequests
-	bodies   *webhook.Bodies
-	serving  atomic.Bool
+	requests  *fetchRequests
+	refreshes workqueue.TypedInterface[types.NamespacedName]
+	bodies    *webhook.Bodies
+	serving   atomic.Bool
 }
 
 // NeedLeaderElection: every replica takes webhooks, so a Service over all of them loses none.
@@ -53,15 +59,24 @@ func (w *WebhookReceiver) NeedLeaderElection() bool { return false }
 
 // Start serves until ctx ends, once the Repository informer has synced.
 func (w *WebhookReceiver) Start(ctx context.Context) error {
-	if _, err := w.Cache.GetInformer(ctx, &landfallv1.Repository{}); err != nil {
+	repos, err := w.Cache.GetInformer(ctx, &landfallv1.Repository{})
+	if err != nil {
+		return err
+	}
+	w.Secrets.run(ctx)
+	if err := w.Secrets.follow(ctx, repos); err != nil {
 		return err
 	}
 	if !w.Cache.WaitForCacheSync(ctx) {
 		return errors.New("the informer cache did not sync")
 	}
-	w.Secrets.run(ctx)
+	if w.Refusals == nil {
+		w.Refusals = webhook.NewRefusals(webhook.RefusalsPerSecond, webhook.RefusalBurst, webhook.MaxSources)
+	}
 	w.requests = newFetchRequests(w.Client)
 	go w.requests.run(ctx, 2)
+	w.refreshes = workqueue.NewTyped[types.NamespacedName]()
+	go w.forwardRefreshes(ctx)
 	lis, err := net.Listen("tcp", w.Addr)
 	if err != nil {
 		return err
@@ -104,37 +119,73 @@ func (w *WebhookReceiver) leading() bool {
 
 func (w *WebhookReceiver) handle(rw http.ResponseWriter, req *http.Request) {
 	ctx := req.Context()
-	log := ctrl.LoggerFrom(ctx).WithValues("namespace", req.PathValue("namespace"), "repository", req.PathValue("name"))
 	provider, code, msg := w.receive(ctx, rw, req)
 	if provider == "" {
 		provider = "unknown"
 	}
 	webhookRequests.WithLabelValues(string(provider), strconv.Itoa(code)).Inc()
-	if code != http.StatusOK {
-		log.Info("Webhook refused", "code", code, "reason", msg)
+	// A limited source is counted, not logged: a flood would otherwise be one line a request.
+	if code != http.StatusOK && code != http.StatusTooManyRequests {
+		ctrl.LoggerFrom(ctx).Info("Webhook refused", "namespace", req.PathValue("namespace"),
+			"repository", req.PathValue("name"), "code", code, "reason", msg)
 	}
 	http.Error(rw, msg, code)
 }
 
-// receive verifies one request and asks for a refresh; it returns the HTTP answer.
+// receive answers 429 to a source refused too often, else verifies the request; a refusal
+// is charged to its source.
 func (w *WebhookReceiver) receive(ctx context.Context, rw http.ResponseWriter, req *http.Request) (webhook.Provider, int, string) {
-	body, err := w.bodies.Read(rw, req)
+	source := webhook.SourceOf(req.RemoteAddr)
+	if wait, ok := w.Refusals.Check(source, time.Now()); !ok {
+		webhookRateLimited.Inc()
+		rw.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
+		return "", http.StatusTooManyRequests, "too many refused webhooks from this address"
+	}
+	provider, code, msg := w.verify(ctx, rw, req)
+	if chargedRefusal(code) {
+		w.Refusals.Refused(source, time.Now())
+		webhookRefusingSources.Set(float64(w.Refusals.Len()))
+	}
+	return provider, code, msg
+}
+
+// chargedRefusal says whether an answer counts against its source: the sender's fault, not
+// the receiver's being busy or failing.
+func chargedRefusal(code int) bool {
+	switch code {
+	case http.StatusUnauthorized, http.StatusNotFound, http.StatusBadRequest,
+		http.StatusRequestEntityTooLarge, http.StatusRequestTimeout:
+		return true
+	}
+	return false
+}
+
+// verify checks one request, cheapest first (its headers, the Repository and its Secret
+// from caches, then its body and signature), and asks for a refresh; it returns the HTTP
+// answer.
+func (w *WebhookReceiver) verify(ctx context.Context, rw http.ResponseWriter, req *http.Request) (webhook.Provider, int, string) {
+	provider, err := webhook.Sender(req.Header)
 	if err != nil {
-		return "unknown", webhook.StatusCode(err), err.Error()
+		return "", webhook.StatusCode(err), err.Error()
 	}
 	repo := &landfallv1.Repository{}
 	key := client.ObjectKey{Namespace: req.PathValue("namespace"), Name: req.PathValue("name")}
 	if err := w.Client.Get(ctx, key, repo); err != nil {
 		if apierrors.IsNotFound(err) {
-			return "unknown", http.StatusNotFound, "no such repository"
+			return provider, http.StatusNotFound, "no such repository"
 		}
-		return "unknown", http.StatusServiceUnavailable, "cannot read the repository"
+		return provider, http.StatusServiceUnavailable, "cannot read the repository"
 	}
-	var token []byte
-	if ref := repo.Spec.WebhookSecretRef; ref != nil {
-		if token, err = w.Secrets.token(ctx, types.NamespacedName{Namespace: repo.Namespace, Name: ref.Name}); err != nil {
-			return "unknown", http.StatusUnauthorized, "webhook secret not readable"
-		}
+	if repo.Spec.WebhookSecretRef == nil {
+		return provider, http.StatusUnauthorized, "the repository has no webhookSecretRef"
+	}
+	token, err := w.Secrets.token(ctx, repo)
+	if err != nil {
+		return provider, http.StatusUnauthorized, "webhook secret not readable"
+	}
+	body, err := w.bodies.Read(rw, req)
+	if err != nil {
+		return provider, webhook.StatusCode(err), err.Error()
 	}
 	ev, err := webhook.Parse(req.Header, body, token)
 	if err != nil {
@@ -147,13 +198,32 @@ func (w *WebhookReceiver) receive(ctx context.Context, rw http.ResponseWriter, r
 		w.requests.add(key)
 		return ev.Provider, http.StatusOK, "ok"
 	}
-	select {
-	case w.Refresh <- event.GenericEvent{Object: repo}:
-	case <-ctx.Done():
-		return ev.Provider, http.StatusServiceUnavailable, "busy"
-	}
+	w.refreshes.Add(key)
 	if w.OnEvent != nil {
 		w.OnEvent(repo, ev)
 	}
 	return ev.Provider, http.StatusOK, "ok"
+}
+
+// forwardRefreshes hands the Repositories to fetch to the Repository controller until ctx
+// ends. The queue holds a Repository once however many deliveries ask for it, so the
+// handler never waits, whether the controller is busy or not started yet.
+func (w *WebhookReceiver) forwardRefreshes(ctx context.Context) {
+	go func() {
+		<-ctx.Done()
+		w.refreshes.ShutDown()
+	}()
+	for {
+		key, quit := w.refreshes.Get()
+		if quit {
+			return
+		}
+		repo := &landfallv1.Repository{}
+		repo.Namespace, repo.Name = key.Namespace, key.Name
+		select {
+		case w.Refresh <- event.GenericEvent{Object: repo}:
+		case <-ctx.Done():
+		}
+		w.refreshes.Done(key)
+	}
 }

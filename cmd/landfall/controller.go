@@ -18,6 +18,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/landfall-dev/landfall/controllers"
+	"github.com/landfall-dev/landfall/sync/source/webhook"
 )
 
 type controllerFlags struct {
@@ -26,6 +27,8 @@ type controllerFlags struct {
 	pprofAddr        string
 	probeAddr        string
 	webhookAddr      string
+	webhookRefusals  int
+	webhookRefill    float64
 	dashboardAddr    string
 	leaderElect      bool
 	leaderNamespace  string
@@ -63,6 +66,8 @@ func newControllerCmd() *cobra.Command {
 	fl.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	fl.StringVar(&f.pprofAddr, "pprof-bind-address", "", "address of Go's /debug/pprof profiles, for measuring; empty or 0 disables it")
 	fl.StringVar(&f.webhookAddr, "webhook-bind-address", ":9292", "address of the Git webhook receiver; 0 disables it")
+	fl.IntVar(&f.webhookRefusals, "webhook-refusal-burst", webhook.RefusalBurst, "webhook requests refused in a row (bad signature, unknown repository…) before their source address is answered 429 unread")
+	fl.Float64Var(&f.webhookRefill, "webhook-refusals-per-second", webhook.RefusalsPerSecond, "refused webhook requests a second a source address may make after its burst")
 	fl.StringVar(&f.dashboardAddr, "dashboard-bind-address", "0", "address of the web dashboard (users sign in with their own bearer tokens); 0 disables it")
 	fl.BoolVar(&f.leaderElect, "leader-elect", true, "hold a leader lease so only one replica reconciles")
 	fl.StringVar(&f.leaderNamespace, "leader-election-namespace", "", "namespace of the leader lease ($POD_NAMESPACE, else landfall-system)")
@@ -136,6 +141,7 @@ func runController(f *controllerFlags) error {
 	}
 	if err := controllers.Setup(mgr, controllers.Options{
 		Concurrency: f.concurrency, CacheDir: f.cacheDir, WebhookAddr: f.webhookAddr, Jitter: 0.1,
+		WebhookRefusalBurst: f.webhookRefusals, WebhookRefusalsPerSecond: f.webhookRefill,
 		RenderIsolator: iso, Resync: f.resync,
 		DefaultServiceAccount: f.defaultSA, RequireTenantPolicy: f.requireTenant, HealthRules: rules,
 	}); err != nil {

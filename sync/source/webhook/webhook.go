@@ -101,7 +101,8 @@ func ReadBody(r io.Reader, limit int64) ([]byte, error) {
 
 // StatusCode is the HTTP status to answer for the result of Parse, ReadBody or
 // Bodies.Read: 200 for nil, 401 for ErrSignature, 413 for ErrTooLarge, 408 for ErrTimeout,
-// 503 for ErrBusy, 400 for ErrMalformed, else 500.
+// 503 for ErrBusy, 400 for ErrMalformed, else 500. (A source over its Refusals is answered
+// 429 by the receiver, before any of these.)
 func StatusCode(err error) int {
 	switch {
 	case err == nil:
@@ -120,6 +121,17 @@ func StatusCode(err error) int {
 	return 500
 }
 
+// Sender names the provider of a request from its headers' names alone, so a receiver can
+// refuse a request no Git host would send before it reads the body. A request Parse would
+// refuse for its headers gives ErrSignature.
+func Sender(h Header) (Provider, error) {
+	p, ok := detect(h)
+	if !ok {
+		return "", fmt.Errorf("%w: no known event or signature header", ErrSignature)
+	}
+	return p.name, nil
+}
+
 // Parse identifies the sender from the headers, verifies the request with secret (the
 // HMAC key, or the shared token for GitLab) and parses the body. An empty secret refuses
 // every request. A refused request from a recognised sender still returns an Event with
@@ -128,7 +140,8 @@ func StatusCode(err error) int {
 func Parse(h Header, body, secret []byte) (Event, error) {
 	p, ok := detect(h)
 	if !ok {
-		return Event{}, fmt.Errorf("%w: no known event or signature header", ErrSignature)
+		_, err := Sender(h)
+		return Event{}, err
 	}
 	refused := Event{Provider: p.name}
 	if len(secret) == 0 {
