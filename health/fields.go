@@ -58,9 +58,9 @@ func str(v any) string {
 	return s
 }
 
-// integer reads a whole number at path. Objects decoded from JSON by apimachinery hold
+// Integer reads a whole number at path. Objects decoded from JSON by apimachinery hold
 // int64, objects built from YAML by other means may hold float64; both are accepted.
-func integer(obj *unstructured.Unstructured, path ...string) (int64, bool) {
+func Integer(obj *unstructured.Unstructured, path ...string) (int64, bool) {
 	v, found, err := unstructured.NestedFieldNoCopy(obj.Object, path...)
 	if err != nil || !found {
 		return 0, false
@@ -86,7 +86,7 @@ func toInt64(v any) (int64, bool) {
 
 // integerOr reads a whole number at path, or def when it is absent.
 func integerOr(obj *unstructured.Unstructured, def int64, path ...string) int64 {
-	if n, ok := integer(obj, path...); ok {
+	if n, ok := Integer(obj, path...); ok {
 		return n
 	}
 	return def
@@ -108,7 +108,7 @@ func boolean(obj *unstructured.Unstructured, path ...string) bool {
 // generationPending reports a spec change the controller has not yet observed; results
 // computed from such a status would describe the previous spec.
 func generationPending(obj *unstructured.Unstructured) (Result, bool) {
-	observed, ok := integer(obj, "status", "observedGeneration")
+	observed, ok := Integer(obj, "status", "observedGeneration")
 	if !ok {
 		// Some objects (and objects created moments ago) have no observedGeneration yet.
 		if _, hasStatus := obj.Object["status"]; !hasStatus {

@@ -69,7 +69,7 @@ func statefulSetHealth(obj *unstructured.Unstructured) Result {
 	}
 	want := integerOr(obj, 1, "spec", "replicas")
 	ready := integerOr(obj, 0, "status", "readyReplicas")
-	if avail, ok := integer(obj, "status", "availableReplicas"); ok && avail < ready {
+	if avail, ok := Integer(obj, "status", "availableReplicas"); ok && avail < ready {
 		ready = avail // minReadySeconds not yet passed
 	}
 	if ready < want {

@@ -2,6 +2,8 @@ package rollout
 
 import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/landfall-dev/landfall/health"
 )
 
 // Live is what each autoscaled Deployment runs now, keyed by LiveKey. A Deployment
@@ -103,26 +105,6 @@ func holdAutoscalers(objs []*unstructured.Unstructured, stable map[string]int32)
 }
 
 func hasReplicas(d *unstructured.Unstructured) bool {
-	_, ok := intField(d, "spec", "replicas")
+	_, ok := health.Integer(d, "spec", "replicas")
 	return ok
-}
-
-// intField reads a whole number however the decoder typed it: YAML decoded through JSON
-// gives float64, the apiserver's JSON int64.
-func intField(o *unstructured.Unstructured, path ...string) (int64, bool) {
-	v, found, err := unstructured.NestedFieldNoCopy(o.Object, path...)
-	if !found || err != nil {
-		return 0, false
-	}
-	switch n := v.(type) {
-	case int64:
-		return n, true
-	case int:
-		return int64(n), true
-	case int32:
-		return int64(n), true
-	case float64:
-		return int64(n), n == float64(int64(n))
-	}
-	return 0, false
 }

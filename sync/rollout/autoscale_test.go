@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/landfall-dev/landfall/health"
 )
 
 // autoscaled is a Deployment rendered without spec.replicas, as an autoscaled one is.
@@ -26,8 +28,8 @@ func hpa(target string, minReplicas, maxReplicas int64) *unstructured.Unstructur
 }
 
 func bounds(h *unstructured.Unstructured) [2]int64 {
-	lo, _ := intField(h, "spec", "minReplicas")
-	hi, _ := intField(h, "spec", "maxReplicas")
+	lo, _ := health.Integer(h, "spec", "minReplicas")
+	hi, _ := health.Integer(h, "spec", "maxReplicas")
 	return [2]int64{lo, hi}
 }
 

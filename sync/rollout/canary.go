@@ -5,6 +5,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/landfall-dev/landfall/health"
 )
 
 // CanaryLabel marks the pods (and selector) of a canary Deployment. The stable Service
@@ -89,7 +91,7 @@ func splitDeployment(stable, next *unstructured.Unstructured, total, weight int3
 }
 
 func replicasOf(d *unstructured.Unstructured) int32 {
-	n, ok := intField(d, "spec", "replicas")
+	n, ok := health.Integer(d, "spec", "replicas")
 	if !ok {
 		return 1 // the Deployment default
 	}
