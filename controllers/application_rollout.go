@@ -294,7 +294,8 @@ const maxHistoryMessage = 1024
 
 // setHistory records the outcome of a revision in an environment: it updates the newest
 // entry of that revision and environment, or adds one.
-func setHistory(app *landfallv1.Application, revision, env string, result landfallv1.HistoryResult, msg string, now time.Time) {
+func setHistory(app *landfallv1.Application, revision string, commit *landfallv1.CommitInfo, env string,
+	result landfallv1.HistoryResult, msg string, now time.Time) {
 	at := metav1.NewTime(now)
 	msg = truncate(msg, maxHistoryMessage)
 	for i := range app.Status.History {
@@ -304,6 +305,9 @@ func setHistory(app *landfallv1.Application, revision, env string, result landfa
 		}
 		if h.Revision == revision {
 			h.Result, h.Message = result, msg
+			if h.Commit == nil {
+				h.Commit = commit
+			}
 			if result != landfallv1.ResultProgressing {
 				h.FinishedAt = &at
 			}
@@ -314,7 +318,7 @@ func setHistory(app *landfallv1.Application, revision, env string, result landfa
 		}
 		break
 	}
-	entry := landfallv1.HistoryEntry{Revision: revision, Environment: env, StartedAt: at, Result: result, Message: msg}
+	entry := landfallv1.HistoryEntry{Revision: revision, Commit: commit, Environment: env, StartedAt: at, Result: result, Message: msg}
 	if result != landfallv1.ResultProgressing {
 		entry.FinishedAt = &at
 	}
@@ -322,6 +326,28 @@ func setHistory(app *landfallv1.Application, revision, env string, result landfa
 	if len(app.Status.History) > landfallv1.MaxHistory {
 		app.Status.History = app.Status.History[:landfallv1.MaxHistory]
 	}
+}
+
+// commitOf is the subject and author of revision when known: from the Repository's
+// checkout in hand, else from an environment or history entry that recorded them (a
+// rollback renders a stored revision without a checkout).
+func (s *envSync) commitOf(revision string) *landfallv1.CommitInfo {
+	if s.co != nil && s.co.Revision.String() == revision {
+		if c := commitInfo(s.co); c != nil {
+			return c
+		}
+	}
+	for _, st := range s.app.Status.Environments {
+		if st.Revision == revision && st.Commit != nil {
+			return st.Commit.DeepCopy()
+		}
+	}
+	for _, h := range s.app.Status.History {
+		if h.Revision == revision && h.Commit != nil {
+			return h.Commit.DeepCopy()
+		}
+	}
+	return nil
 }
 
 func objectKey(namespace, name string) client.ObjectKey {

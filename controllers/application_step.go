@@ -90,7 +90,7 @@ func (s *envSync) carryOut(ctx context.Context, dec rollout.Decision, h health.R
 			a.Message += " (" + h.Message + ")"
 		}
 		recordProgress(s.st, dec.Progress, a.Message)
-		setHistory(s.app, a.Revision, s.env.Name, landfallv1.ResultFailed, a.Message, s.r.clock())
+		setHistory(s.app, a.Revision, s.commitOf(a.Revision), s.env.Name, landfallv1.ResultFailed, a.Message, s.r.clock())
 		s.event(corev1.EventTypeWarning, failureReason(a.Reason), a.Message)
 		s.notify(failureKind(a.Reason), a.Revision, a.Message)
 		return envOutcome{reason: failureReason(a.Reason), message: a.Message, err: errors.New(a.Message), stalled: true}
@@ -213,7 +213,7 @@ func (s *envSync) step(ctx context.Context, dec rollout.Decision) envOutcome {
 	}
 	recordProgress(s.st, dec.Progress, a.Message)
 	if a.Step == 0 {
-		setHistory(s.app, a.Revision, s.env.Name, landfallv1.ResultProgressing, a.Message, s.r.clock())
+		setHistory(s.app, a.Revision, s.commitOf(a.Revision), s.env.Name, landfallv1.ResultProgressing, a.Message, s.r.clock())
 	}
 	rolloutWeight.WithLabelValues(s.app.Namespace, s.app.Name, s.env.Name).Set(float64(a.Weight))
 	s.event(corev1.EventTypeNormal, "RolloutStep", a.Message)
@@ -242,7 +242,7 @@ func (s *envSync) rollback(ctx context.Context, dec rollout.Decision, h health.R
 	}
 	recordProgress(s.st, dec.Progress, msg)
 	s.st.Message = msg
-	setHistory(s.app, bad, s.env.Name, landfallv1.ResultRolledBack, msg, s.r.clock())
+	setHistory(s.app, bad, s.commitOf(bad), s.env.Name, landfallv1.ResultRolledBack, msg, s.r.clock())
 	rollbacks.WithLabelValues(s.app.Namespace, s.app.Name, s.env.Name, string(a.Reason)).Inc()
 	rolloutWeight.WithLabelValues(s.app.Namespace, s.app.Name, s.env.Name).Set(0)
 	s.event(corev1.EventTypeWarning, landfallv1.ReasonRolledBack, msg)
@@ -264,7 +264,7 @@ func (s *envSync) promote(ctx context.Context, dec rollout.Decision) envOutcome 
 	}
 	s.recordStored(ctx, a.Revision, err)
 	recordProgress(s.st, dec.Progress, a.Message)
-	setHistory(s.app, a.Revision, s.env.Name, landfallv1.ResultSucceeded, a.Message, s.r.clock())
+	setHistory(s.app, a.Revision, s.commitOf(a.Revision), s.env.Name, landfallv1.ResultSucceeded, a.Message, s.r.clock())
 	s.event(corev1.EventTypeNormal, "Promoted", a.Message)
 	if s.env.BakeTime != nil && s.env.BakeTime.Duration > 0 {
 		s.notify(notify.Baking, a.Revision, a.Message) // promoted once the bake passes
@@ -334,6 +334,7 @@ func (s *envSync) fastForward(ctx context.Context, desired string) (envOutcome, 
 		}
 	}
 	ro.Revision, s.st.Revision, s.st.LastHealthyRevision = desired, desired, desired
+	s.st.Commit = s.commitOf(desired)
 	return envOutcome{}, true
 }
 
@@ -542,7 +543,7 @@ func (s *envSync) apply(ctx context.Context, objs []*unstructured.Unstructured, 
 		return out, changes
 	}
 	now := metav1.NewTime(s.r.clock())
-	st.Revision, st.LastSyncTime = revision, &now
+	st.Revision, st.Commit, st.LastSyncTime = revision, s.commitOf(revision), &now
 	if digest != "" {
 		st.RenderDigest = digest
 	}

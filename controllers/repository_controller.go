@@ -74,7 +74,7 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		r.Notify.repository(repo, notify.PolicyViolation, "", err.Error())
 		return ctrl.Result{RequeueAfter: r.interval(repo)}, nil
 	}
-	rev, rewoundFrom, err := r.fetch(ctx, repo)
+	rev, rewoundFrom, commit, err := r.fetch(ctx, repo)
 	if err != nil {
 		reason, stalled := fetchFailure(err)
 		fetchErrors.WithLabelValues(reason).Inc()
@@ -101,24 +101,27 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		log.Info("New revision", "revision", rev.String(), "previous", repo.Status.Revision)
 		repo.Status.Revision, repo.Status.RewoundFrom = rev.String(), rewoundFrom
 	}
+	repo.Status.Commit = commit
 	repo.Status.ObservedGeneration = repo.Generation
 	markReady(repo, landfallv1.ReasonSucceeded, "stored revision "+rev.String())
 	return ctrl.Result{RequeueAfter: r.interval(repo)}, nil
 }
 
 // fetch checks the remote and, when the commit is new, fetches and verifies its checkout
-// and decides whether it is an update or a rewind (see checkRewind).
-func (r *RepositoryReconciler) fetch(ctx context.Context, repo *landfallv1.Repository) (rev source.Revision, rewoundFrom string, err error) {
+// and decides whether it is an update or a rewind (see checkRewind). It returns the
+// commit's subject and author too (nil for a chart; the status's own when nothing was fetched).
+func (r *RepositoryReconciler) fetch(ctx context.Context, repo *landfallv1.Repository) (
+	rev source.Revision, rewoundFrom string, commit *landfallv1.CommitInfo, err error) {
 	if isOCIOrChart(repo) {
 		rev, err := r.fetchChart(ctx, repo)
-		return rev, "", err
+		return rev, "", nil, err
 	}
 	if strings.HasPrefix(strings.ToLower(repo.Spec.URL), "http://") && !repo.Spec.Insecure {
-		return source.Revision{}, "", fmt.Errorf("%w: plain http:// needs spec.insecure: true", source.ErrInvalidURL)
+		return source.Revision{}, "", nil, fmt.Errorf("%w: plain http:// needs spec.insecure: true", source.ErrInvalidURL)
 	}
 	auth, err := r.auth(ctx, repo)
 	if err != nil {
-		return source.Revision{}, "", err
+		return source.Revision{}, "", nil, err
 	}
 	ref := source.Ref{Branch: repo.Spec.Ref.Branch, Tag: repo.Spec.Ref.Tag, SemVer: repo.Spec.Ref.SemVer, Commit: repo.Spec.Ref.Commit,
 		Name: repo.Spec.Ref.Name}
@@ -130,29 +133,38 @@ func (r *RepositoryReconciler) fetch(ctx context.Context, repo *landfallv1.Repos
 	rev, err = r.Source.Check(ctx, repo.Spec.URL, ref, auth)
 	fetchDuration.WithLabelValues("check").Observe(time.Since(start).Seconds())
 	if err != nil {
-		return source.Revision{}, "", err
+		return source.Revision{}, "", nil, err
 	}
 	if rev.String() == repo.Status.Revision && ref.Commit == "" && !mustReverify(repo) {
-		return rev, repo.Status.RewoundFrom, nil
+		return rev, repo.Status.RewoundFrom, repo.Status.Commit, nil
 	}
 	start = time.Now()
 	co, err := r.Source.Checkout(ctx, repo.Spec.URL, ref, auth)
 	fetchDuration.WithLabelValues("fetch").Observe(time.Since(start).Seconds())
 	if err != nil {
-		return source.Revision{}, "", err
+		return source.Revision{}, "", nil, err
 	}
 	defer co.Close()
+	commit = commitInfo(co)
 	if co.Replaced != nil {
 		reportCheckoutReplaced(ctx, r.Recorder, "Repository", repo, co.Replaced)
 	}
 	if err := r.verifySignature(ctx, repo, co); err != nil {
-		return source.Revision{}, "", err
+		return source.Revision{}, "", nil, err
 	}
 	if co.Revision.String() == repo.Status.Revision {
-		return co.Revision, repo.Status.RewoundFrom, nil
+		return co.Revision, repo.Status.RewoundFrom, commit, nil
 	}
 	rewoundFrom, err = r.checkRewind(ctx, repo, ref, auth, co.Revision)
-	return co.Revision, rewoundFrom, err
+	return co.Revision, rewoundFrom, commit, err
+}
+
+// commitInfo is the checkout's commit as the API shows it; nil when Git gave nothing.
+func commitInfo(co *source.Checkout) *landfallv1.CommitInfo {
+	if co == nil || co.Commit == (source.CommitInfo{}) {
+		return nil
+	}
+	return &landfallv1.CommitInfo{Subject: co.Commit.Subject, Author: co.Commit.Author}
 }
 
 func fetchTimeout(repo *landfallv1.Repository) time.Duration {

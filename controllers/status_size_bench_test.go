@@ -23,12 +23,14 @@ const etcdRequestLimit = 1536 << 10
 func manyRevisions(app *landfallv1.Application, revisions, msgLen int) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	msg := strings.Repeat("m", msgLen)
+	// The largest commit the API allows, in characters of four bytes each.
+	commit := &landfallv1.CommitInfo{Subject: strings.Repeat("𝄞", 72), Author: strings.Repeat("𝄞", 64)}
 	for i := range revisions {
 		sum := sha256.Sum256(fmt.Appendf(nil, "%d", i))
 		rev := "main@sha1:" + hex.EncodeToString(sum[:20])
 		for _, env := range []string{"staging", "canary", "production"} {
-			setHistory(app, rev, env, landfallv1.ResultProgressing, "rolling out", now)
-			setHistory(app, rev, env, landfallv1.ResultFailed, msg, now.Add(time.Minute))
+			setHistory(app, rev, commit, env, landfallv1.ResultProgressing, "rolling out", now)
+			setHistory(app, rev, commit, env, landfallv1.ResultFailed, msg, now.Add(time.Minute))
 		}
 		now = now.Add(time.Hour)
 	}

@@ -60,6 +60,9 @@ type EnvironmentStatus struct {
 	// Revision applied now.
 	// +optional
 	Revision string `json:"revision,omitempty"`
+	// Commit is the subject and author of Revision's commit, when known (not for charts).
+	// +optional
+	Commit *CommitInfo `json:"commit,omitempty"`
 	// DesiredRevision is the revision the environment is moving to.
 	// +optional
 	DesiredRevision string `json:"desiredRevision,omitempty"`
@@ -240,6 +243,9 @@ const (
 type HistoryEntry struct {
 	// Revision rolled out.
 	Revision string `json:"revision"`
+	// Commit is the subject and author of Revision's commit, when known (not for charts).
+	// +optional
+	Commit *CommitInfo `json:"commit,omitempty"`
 	// Environment it went to.
 	Environment string `json:"environment"`
 	// StartedAt and FinishedAt bound the rollout.

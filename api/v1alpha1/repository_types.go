@@ -143,6 +143,19 @@ type GitRef struct {
 	Digest string `json:"digest,omitempty"`
 }
 
+// CommitInfo is what a person reads of a commit: its subject and its author's name, both
+// bounded (longer ones are cut and end in "…"). Neither holds the e-mail address.
+type CommitInfo struct {
+	// Subject is the first line of the commit message, at most 72 characters.
+	// +kubebuilder:validation:MaxLength=72
+	// +optional
+	Subject string `json:"subject,omitempty"`
+	// Author is the name of the commit's author, at most 64 characters.
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	Author string `json:"author,omitempty"`
+}
+
 // RepositoryStatus is the observed state of a Repository.
 type RepositoryStatus struct {
 	// ObservedGeneration is the generation last reconciled successfully.
@@ -156,6 +169,10 @@ type RepositoryStatus struct {
 	// unchanged do not update it, so a quiet repository costs no apiserver writes.
 	// +optional
 	LastFetchedAt *metav1.Time `json:"lastFetchedAt,omitempty"`
+	// Commit is the subject and author of the current revision's commit, as Git has them;
+	// absent for charts and OCI artifacts.
+	// +optional
+	Commit *CommitInfo `json:"commit,omitempty"`
 	// RewoundFrom is set when the current revision was taken although it does not descend
 	// from the revision before it (allowed by rewindPolicy): it names that revision.
 	// +optional

@@ -28,6 +28,8 @@ type Checkout struct {
 	// Replaced, when set, says why a cached checkout of the commit was discarded and
 	// fetched again: it failed verification (wraps ErrCheckoutMismatch). Callers report it.
 	Replaced error
+	// Commit is the subject and author of the commit checked out.
+	Commit CommitInfo
 	// Tag is the SHA-1 of the annotated tag object the ref was followed through; "" for a
 	// branch, a commit or a lightweight tag. VerifySignature checks its signature too.
 	Tag string
@@ -116,7 +118,7 @@ func (c *Client) Checkout(ctx context.Context, url string, ref Ref, auth Auth) (
 }
 
 func (c *Client) lease(e *cacheEntry, rev Revision) *Checkout {
-	return &Checkout{Dir: e.dir, Revision: rev, release: func() { c.cache.release(e) }}
+	return &Checkout{Dir: e.dir, Revision: rev, Commit: keptCommitInfo(e.dir + objectsSuffix), release: func() { c.cache.release(e) }}
 }
 
 // fetched is what a fetch got: the cache key of the commit and the annotated tag object

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/landfall-dev/landfall/sync/source"
 	"github.com/landfall-dev/landfall/test/gitserver"
@@ -180,5 +181,30 @@ func TestBearerTokenAndCustomCA(t *testing.T) {
 	_, err = c.Check(context.Background(), srv.URL, ref, source.Auth{BearerToken: "tok-123"})
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("without the CA: error = %v, want a certificate error", err)
+	}
+}
+
+// The checkout names its commit's subject and author, one line each, bounded, whether it
+// was fetched or leased from the cache.
+func TestCheckoutNamesCommitSubjectAndAuthor(t *testing.T) {
+	srv := gitserver.New(t, gitserver.Options{})
+	long := "Deploy the shop \x1b[31mred\x1b[0m " + strings.Repeat("é", 100)
+	srv.CommitMessage(t, "main", map[string]string{"app.yaml": "v1"}, "\n"+long+"\n\nThe body is not shown.\n")
+	c := newClient(t, source.Options{})
+	fetched := checkout(t, c, srv.URL, source.Ref{Branch: "main"}, basic(srv))
+	cached, ok, err := c.Cached(srv.URL, fetched.Revision)
+	if err != nil || !ok {
+		t.Fatalf("Cached: %v, %v", ok, err)
+	}
+	defer cached.Close()
+	for name, co := range map[string]*source.Checkout{"fetched": fetched, "cached": cached} {
+		s := co.Commit.Subject
+		if !strings.HasPrefix(s, "Deploy the shop  [31mred [0m éé") || !strings.HasSuffix(s, "…") ||
+			utf8.RuneCountInString(s) != source.MaxCommitSubject || strings.Contains(s, "body") {
+			t.Errorf("%s: subject %q, want the first line without control characters, cut to %d characters", name, s, source.MaxCommitSubject)
+		}
+		if co.Commit.Author != "Landfall Test" {
+			t.Errorf("%s: author %q, want the author's name alone", name, co.Commit.Author)
+		}
 	}
 }

@@ -1,7 +1,9 @@
 package gitserver
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
@@ -18,6 +20,19 @@ func (s *Server) CommitChange(tb TB, branch string, change func(dir string)) str
 	tb.Helper()
 	return s.commitWith(tb, branch, change, func() {
 		s.git(tb, s.work, "commit", "--quiet", "--allow-empty", "--no-verify", "-m", "change on "+branch)
+	})
+}
+
+// CommitMessage commits files on top of branch with message (git's -F, so any bytes),
+// pushes and returns the new commit.
+func (s *Server) CommitMessage(tb TB, branch string, files map[string]string, message string) string {
+	tb.Helper()
+	msgFile := filepath.Join(tb.TempDir(), "message")
+	if err := os.WriteFile(msgFile, []byte(message), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return s.commitWith(tb, branch, writeFiles(tb, files), func() {
+		s.git(tb, s.work, "commit", "--quiet", "--allow-empty", "--no-verify", "--cleanup=verbatim", "-F", msgFile)
 	})
 }
 
