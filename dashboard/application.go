@@ -29,6 +29,7 @@ type node struct {
 
 type historyItem struct {
 	Revision, Short, Result, Message, RewoundFrom string
+	Subject, Author                               string
 	Started                                       time.Time
 	Took                                          string
 }
@@ -127,6 +128,9 @@ func (s *Server) environment(ctx context.Context, app *landfallv1.Application, s
 		}
 		item := historyItem{Revision: h.Revision, Short: shortCommit(h.Revision), Result: string(h.Result),
 			Message: h.Message, RewoundFrom: h.RewoundFrom, Started: h.StartedAt.Time}
+		if h.Commit != nil {
+			item.Subject, item.Author = h.Commit.Subject, h.Commit.Author
+		}
 		if h.FinishedAt != nil {
 			item.Took = h.FinishedAt.Sub(h.StartedAt.Time).Round(time.Second).String()
 		}

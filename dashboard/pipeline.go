@@ -16,6 +16,8 @@ type stage struct {
 	Name     string
 	Revision string // whole, for titles
 	Short    string // 7 characters of the commit
+	Subject  string // the commit's first line, when Git gave it
+	Author   string // the commit's author's name
 	Health   string
 	Sync     string
 	Now      string // what is happening now, in words
@@ -34,6 +36,9 @@ func stages(app *landfallv1.Application, now time.Time) []stage {
 		s := stage{Name: e.Name, Revision: st.Revision, Short: shortCommit(st.Revision),
 			Health: orUnknown(string(st.Health)), Sync: orUnknown(string(st.Sync)),
 			Pinned: st.PinnedRevision, Awaiting: st.AwaitingApproval, Step: st.AwaitingApprovalStep}
+		if st.Commit != nil {
+			s.Subject, s.Author = st.Commit.Subject, st.Commit.Author
+		}
 		s.Now, s.NowKind = activity(app, e, &st, now)
 		out = append(out, s)
 	}

@@ -208,6 +208,7 @@ func (s *Server) fail(w http.ResponseWriter, r *request, err error) {
 
 type repoRow struct {
 	Namespace, Name, URL, Ref, Revision, Ready, ReadyKind, Message string
+	Subject, Author                                                string
 	Fetched                                                        time.Time
 }
 
@@ -225,6 +226,9 @@ func (s *Server) repositoriesPage(w http.ResponseWriter, r *request) {
 		}
 		row := repoRow{Namespace: repo.Namespace, Name: repo.Name, URL: repo.Spec.URL, Ref: refOf(repo.Spec.Ref),
 			Revision: repo.Status.Revision, Ready: "Unknown", ReadyKind: "wait"}
+		if repo.Status.Commit != nil {
+			row.Subject, row.Author = repo.Status.Commit.Subject, repo.Status.Commit.Author
+		}
 		if repo.Status.LastFetchedAt != nil {
 			row.Fetched = repo.Status.LastFetchedAt.Time
 		}

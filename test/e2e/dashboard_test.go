@@ -37,6 +37,8 @@ func TestDashboardPipeline(t *testing.T) {
 	g.Eventually(func() string { return stage("staging") }, rolloutTimeout, poll).Should(ContainSubstring(short(operateCommit(second))))
 	expectPromotedAfterBake(t, f, app, second)
 	g.Eventually(func() string { return stage("production") }, timeout, poll).Should(ContainSubstring(short(operateCommit(second))))
+	g.Expect(stage("production")).To(And(ContainSubstring("change on main"), ContainSubstring("by Landfall Test")),
+		"the pipeline names the commit's subject and author")
 	b.screenshot("applications")
 
 	// A bad image: staging rolls back by itself; its timeline says so, and why.
@@ -45,7 +47,8 @@ func TestDashboardPipeline(t *testing.T) {
 	_, entry := historyIndex(rolled, "staging", bad)
 	b.open("/applications/" + f.ns + "/web")
 	g.Eventually(func() string { return b.text("#env-staging .timeline") }, timeout, poll).
-		Should(And(ContainSubstring(short(operateCommit(bad))), ContainSubstring("RolledBack"), ContainSubstring(entry.Message)))
+		Should(And(ContainSubstring(short(operateCommit(bad))), ContainSubstring("RolledBack"), ContainSubstring(entry.Message),
+			ContainSubstring("change on main"), ContainSubstring("by Landfall Test")))
 	g.Expect(b.text("#env-staging .now")).To(ContainSubstring("rolled back"), "what staging is doing now")
 	g.Expect(b.text("#env-production h2")).To(ContainSubstring(short(operateCommit(second))), "production untouched")
 	g.Expect(b.count("#env-staging .tree li")).To(BeNumerically(">=", 2), "staging's objects: a Deployment and what it runs")
@@ -108,6 +111,12 @@ func TestDashboardPreviewCards(t *testing.T) {
 	g.Eventually(func() string { return b.text(card) }, timeout, poll).
 		Should(And(ContainSubstring("#7"), ContainSubstring(f.ns+"-pr-7"), ContainSubstring(short(commit)), ContainSubstring("Healthy")))
 	b.screenshot("previews")
+
+	// The Repositories page names the source, its ref, the commit it fetched and its author.
+	b.open("/repositories")
+	g.Eventually(func() string { return b.text("#repo-" + f.ns + "-config") }, timeout, poll).
+		Should(And(ContainSubstring(f.srv.URL), ContainSubstring("branch main"), ContainSubstring("Succeeded"), ContainSubstring("by Landfall Test")))
+	b.screenshot("repositories")
 
 	pullRequestHook(t, f, "closed", 7)
 	waitPreviewGone(g, f, "previews-pr-7", f.ns+"-pr-7")
