@@ -34,6 +34,7 @@ type Registry struct {
 	// CA signed its certificate; clients trust it through CA.PEM.
 	CA   *testca.CA
 	proc *child.Process
+	data string // the storage's root directory
 }
 
 // Start runs a registry for the test. The binary must be built (`make testbin`): without
@@ -46,7 +47,7 @@ func Start(t testing.TB, ca *testca.CA) *Registry {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &Registry{Host: addr, Username: "landfall", Password: "registry-secret-1", CA: ca}
+	r := &Registry{Host: addr, Username: "landfall", Password: "registry-secret-1", CA: ca, data: filepath.Join(dir, "data")}
 	hash, err := bcrypt.GenerateFromPassword([]byte(r.Password), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +58,7 @@ func Start(t testing.TB, ca *testca.CA) *Registry {
 	}
 	certFile, keyFile := ca.ServerFiles(t, dir)
 	config := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(config, []byte(configFor(addr, filepath.Join(dir, "data"), certFile, keyFile, htpasswd)), 0o600); err != nil {
+	if err := os.WriteFile(config, []byte(configFor(addr, r.data, certFile, keyFile, htpasswd)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "serve", config)

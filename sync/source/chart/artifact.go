@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"oras.land/oras-go/v2/content"
 
 	"github.com/landfall-dev/landfall/sync/source"
 )
@@ -96,7 +95,7 @@ func (c *Client) Artifact(ctx context.Context, spec ArtifactSpec, want source.Re
 				return nil, reg.wrap(name+"@"+ref, err)
 			}
 			defer rc.Close()
-			return content.ReadAll(rc, layer) // exactly layer.Size bytes, digest checked
+			return readBlob(rc, layer, "artifact "+spec.URL+" "+ref)
 		})
 		if err != nil {
 			return nil, err
@@ -151,6 +150,7 @@ func untar(dir string, data []byte) error {
 	}
 	cr := &limited{r: zr, left: MaxArtifactExpandedBytes}
 	tr := tar.NewReader(cr)
+	var declared int64 // the sizes the headers give, summed: refused before their bytes are read
 	for files := 0; ; files++ {
 		hd, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -165,6 +165,9 @@ func untar(dir string, data []byte) error {
 		name := strings.TrimPrefix(path.Clean("/"+hd.Name), "/")
 		if name == "" || strings.Contains(hd.Name, "..") || path.IsAbs(hd.Name) {
 			return fmt.Errorf("entry %q: %w: its name leaves the artifact", hd.Name, ErrArchive)
+		}
+		if declared += hd.Size; hd.Size < 0 || declared > MaxArtifactExpandedBytes {
+			return fmt.Errorf("entry %q of %d bytes: expands past %d bytes (MaxArtifactExpandedBytes): %w", hd.Name, hd.Size, MaxArtifactExpandedBytes, source.ErrTooLarge)
 		}
 		full := filepath.Join(dir, filepath.FromSlash(name))
 		switch hd.Typeflag {

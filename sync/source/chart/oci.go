@@ -102,11 +102,19 @@ func (r *registry) archive(ctx context.Context, chart string, rev source.Revisio
 		return nil, r.wrap(chart+":"+tag, err)
 	}
 	defer rc.Close()
-	// ReadAll reads exactly the descriptor's size (checked against MaxChartBytes) and
-	// verifies the digest.
-	data, err := content.ReadAll(rc, layer)
-	if err != nil {
-		return nil, fmt.Errorf("chart %s %s from oci://%s: %w: %w", chart, rev.Ref, r.host, ErrDigestMismatch, err)
+	return readBlob(rc, layer, fmt.Sprintf("chart %s %s from oci://%s", chart, rev.Ref, r.host))
+}
+
+// readBlob reads exactly the descriptor's size (checked against a bound before the fetch)
+// and verifies the digest: bytes that do not hash to it, or more bytes than it says, are
+// ErrDigestMismatch.
+func readBlob(rc io.Reader, desc ocispec.Descriptor, label string) ([]byte, error) {
+	data, err := content.ReadAll(rc, desc)
+	switch {
+	case errors.Is(err, content.ErrMismatchedDigest), errors.Is(err, content.ErrTrailingData):
+		return nil, fmt.Errorf("%s: %w: the layer's bytes are not %s: %w", label, ErrDigestMismatch, desc.Digest, err)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", label, err)
 	}
 	return data, nil
 }
