@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 )
@@ -30,8 +29,7 @@ func BenchmarkPushToApplied(b *testing.B) {
 	f := newFixture(b, e, stampFiles(b, web, 0))
 	target := f.ns + "-bench"
 	f.syncedApplication(b, "bench", "apps/bench", "bench", target)
-	resources := []schema.GroupVersionResource{{Group: "apps", Version: "v1", Resource: "deployments"},
-		{Version: "v1", Resource: "services"}, {Version: "v1", Resource: "configmaps"}}
+	resources := webResources
 	waitCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	tracker, err := trackStamps(waitCtx, e.cluster.Config, target, resources...)

@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -109,8 +108,7 @@ func BenchmarkPushDuringAttack(b *testing.B) {
 	f := newFixture(b, e, files)
 	target := f.ns + "-bench"
 	f.syncedApplication(b, "bench", "apps/bench", "bench", target)
-	resources := []schema.GroupVersionResource{{Group: "apps", Version: "v1", Resource: "deployments"},
-		{Version: "v1", Resource: "services"}, {Version: "v1", Resource: "configmaps"}}
+	resources := webResources
 	waitCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	tracker, err := trackStamps(waitCtx, e.cluster.Config, target, resources...)

@@ -24,6 +24,10 @@ import (
 	"k8s.io/client-go/rest"
 )
 
+// webResources are the kinds of the web app's objects the push benchmarks watch.
+var webResources = []schema.GroupVersionResource{{Group: "apps", Version: "v1", Resource: "deployments"},
+	{Version: "v1", Resource: "services"}, {Version: "v1", Resource: "configmaps"}}
+
 // stampAnnotation carries a push number on every object of the push benchmark.
 const stampAnnotation = "bench.landfall.dev/push"
 
