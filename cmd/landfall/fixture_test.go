@@ -23,6 +23,8 @@ type cliFixture struct {
 	ctx        context.Context
 	client     client.Client
 	kubeconfig string
+	env        *envtest.Environment
+	dir        string
 }
 
 var (
@@ -87,11 +89,16 @@ func startFixture() (*cliFixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cliFixture{ctx: ctx, client: c, kubeconfig: kubeconfig}, nil
+	return &cliFixture{ctx: ctx, client: c, kubeconfig: kubeconfig, env: env, dir: dir}, nil
 }
 
 func writeKubeconfigTo(env *envtest.Environment, dir string) (string, error) {
-	user, err := env.AddUser(envtest.User{Name: "cli", Groups: []string{"system:masters"}}, nil)
+	return writeUserKubeconfig(env, dir, envtest.User{Name: "cli", Groups: []string{"system:masters"}})
+}
+
+// writeUserKubeconfig writes a kubeconfig that signs in as u (a client certificate).
+func writeUserKubeconfig(env *envtest.Environment, dir string, u envtest.User) (string, error) {
+	user, err := env.AddUser(u, nil)
 	if err != nil {
 		return "", err
 	}
@@ -99,6 +106,6 @@ func writeKubeconfigTo(env *envtest.Environment, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	path := dir + "/kubeconfig"
+	path := dir + "/kubeconfig-" + u.Name
 	return path, os.WriteFile(path, kc, 0o600)
 }
