@@ -14,7 +14,7 @@ import (
 
 // hookedRepository makes a Repository on main for srv (basic auth), whose webhooks verify
 // with hookToken unless withHookSecret is false, and waits for its first revision.
-func hookedRepository(t *testing.T, srv *gitserver.Server, withHookSecret bool) *landfallv1.Repository {
+func hookedRepository(t testing.TB, srv *gitserver.Server, withHookSecret bool) *landfallv1.Repository {
 	t.Helper()
 	ns := newNamespace(t)
 	createSecret(t, ns, "git", map[string]string{"username": srv.Username, "password": srv.Password})
