@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -111,7 +112,10 @@ func startDashboard(t *testing.T, args ...string) (*url.URL, func()) {
 	stop := func() {
 		cancel()
 		select {
-		case <-done:
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("landfall dashboard ended with %v, want a clean stop", err)
+			}
 		case <-time.After(time.Minute):
 			t.Error("landfall dashboard did not stop within a minute of its context")
 		}

@@ -72,10 +72,10 @@ func testOutputFormats(t *testing.T, lf cli) {
 			"name":                        MatchRegexp(`^event/settings\.1\n(event/\S+\n)+$`)}},
 		{[]string{"history", "shop"}, map[string]types.GomegaMatcher{
 			// History entries are not objects: a List of them, and no -o name (below).
-			"yaml":                             And(parses("List of ", true), MatchRegexp(`\n- environment: staging\n(  .*\n)*  revision: main@sha1:\w{40}\n`)),
+			"yaml":                             And(parses("List of ", true), MatchRegexp(`\n- commit:\n    author: Landfall Test\n    subject: change on main\n  environment: staging\n(  .*\n)*  revision: main@sha1:\w{40}\n`)),
 			"json":                             And(parses("List of ", false), MatchRegexp(`"revision": "main@sha1:\w{40}"`)),
 			"jsonpath={.items[0].environment}": Equal("staging"),
-			"wide":                             MatchRegexp(`\nstaging\s+main@sha1:\w{40}\s+Succeeded\s+`)}},
+			"wide":                             MatchRegexp(`COMMIT\n(.*\n)*staging\s+main@sha1:\w{40}\s+Succeeded\s+.*change on main \(Landfall Test\)\n`)}},
 		{[]string{"tree", "shop", "--env", "staging"}, map[string]types.GomegaMatcher{
 			"yaml": parses("List of ConfigMap,Secret", true), "json": parses("List of ConfigMap,Secret", false),
 			"jsonpath={.items[*].metadata.name}": Equal("settings creds"),

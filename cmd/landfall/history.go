@@ -81,7 +81,11 @@ func printHistory(cmd *cobra.Command, entries []landfallv1.HistoryEntry, wide bo
 		return nil
 	}
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ENVIRONMENT\tREVISION\tRESULT\tSTARTED\tDURATION\tMESSAGE")
+	header := "ENVIRONMENT\tREVISION\tRESULT\tSTARTED\tDURATION\tMESSAGE"
+	if wide {
+		header += "\tCOMMIT"
+	}
+	fmt.Fprintln(tw, header)
 	for _, h := range entries {
 		rev, msg := operate.ShortRevision(h.Revision), oneLine(h.Message, 80)
 		if wide {
@@ -91,8 +95,23 @@ func printHistory(cmd *cobra.Command, entries []landfallv1.HistoryEntry, wide bo
 		if h.FinishedAt != nil {
 			took = h.FinishedAt.Sub(h.StartedAt.Time).Round(time.Second).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s ago\t%s\t%s\n", h.Environment, rev, h.Result,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s ago\t%s\t%s", h.Environment, rev, h.Result,
 			duration.HumanDuration(time.Since(h.StartedAt.Time)), took, msg)
+		if wide {
+			fmt.Fprintf(tw, "\t%s", commitLine(h.Commit))
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
+}
+
+// commitLine is a commit as `-o wide` shows it: "subject (author)", "-" when unknown.
+func commitLine(c *landfallv1.CommitInfo) string {
+	switch {
+	case c == nil || c.Subject == "" && c.Author == "":
+		return "-"
+	case c.Author == "":
+		return c.Subject
+	}
+	return c.Subject + " (" + c.Author + ")"
 }
