@@ -53,6 +53,15 @@ func newChartSources(t *testing.T) *chartSources {
 // archive.
 func (s *chartSources) publish(t *testing.T, version, image string) string {
 	t.Helper()
+	tgz := s.build(t, version, image)
+	s.repo.Index(t)
+	return tgz
+}
+
+// build packages version of the shop chart into the Helm repository without indexing it,
+// and pushes it to the registry; it returns the archive's path.
+func (s *chartSources) build(t *testing.T, version, image string) string {
+	t.Helper()
 	dir := filepath.Join(s.src, "shop-"+version)
 	write(t, map[string]string{
 		"Chart.yaml": fmt.Sprintf("apiVersion: v2\nname: shop\nversion: %s\ndependencies:\n- name: common\n  version: 1.0.0\n  repository: %s\n",
@@ -67,7 +76,6 @@ func (s *chartSources) publish(t *testing.T, version, image string) string {
 	must(t, err)
 	must(t, os.WriteFile(filepath.Join(dir, "charts", "common-1.0.0.tgz"), data, 0o644))
 	tgz := s.repo.Package(t, dir)
-	s.repo.Index(t)
 	s.reg.PushChart(t, tgz, "charts")
 	return tgz
 }
@@ -163,12 +171,12 @@ func TestChartSourceBadInput(t *testing.T) {
 	app := f.application(t, "shop", "", []landfallv1.Environment{{Name: "staging", Namespace: ns + "-staging"}}, nil)
 	waitCompleted(t, f, app, v1, rolloutTimeout, "staging")
 
-	// 1.1.0 is published, then its index entry is given another archive's digest.
-	s.publish(t, "1.1.0", image("v2"))
-	index := filepath.Join(s.repo.Dir, "index.yaml")
-	data, err := os.ReadFile(index)
-	must(t, err)
-	s.repo.Write(t, "index.yaml", withDigest(t, data, "shop", "1.1.0", strings.Repeat("0", 64)))
+	// 1.1.0 is published with another archive's digest in its index entry (the index is
+	// served only once tampered: a poll in between would take the good 1.1.0).
+	s.build(t, "1.1.0", image("v2"))
+	data := s.repo.IndexWith(t, func(index []byte) []byte {
+		return withDigest(t, index, "shop", "1.1.0", strings.Repeat("0", 64))
+	})
 	expectChartRefused(t, f, landfallv1.ReasonChartRefused, "digest mismatch")
 	got := f.get(g, app)
 	g.Expect(envStatus(g, got, "staging").Revision).To(Equal(v1), "the last good version keeps running")

@@ -4,6 +4,7 @@
 package helmrepo
 
 import (
+	"errors"
 	"crypto/subtle"
 	"crypto/tls"
 	"net"
@@ -85,15 +86,49 @@ func (r *Repo) Package(t testing.TB, chartDir string) string {
 }
 
 // Index runs `helm repo index` over the repository, with URLs relative to the index.
-func (r *Repo) Index(t testing.TB) {
+func (r *Repo) Index(t testing.TB) { r.IndexWith(t, nil) }
+
+// IndexWith indexes the repository's archives as Index does, lets edit change the index
+// (a hostile entry), and only then serves it: a client never sees the index as helm wrote
+// it. It returns the index as helm wrote it.
+func (r *Repo) IndexWith(t testing.TB, edit func([]byte) []byte) []byte {
 	t.Helper()
-	r.run(t, "repo", "index", r.Dir)
+	staging := t.TempDir()
+	archives, err := filepath.Glob(filepath.Join(r.Dir, "*.tgz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range archives {
+		if err := os.Link(a, filepath.Join(staging, filepath.Base(a))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.run(t, "repo", "index", staging)
+	written, err := os.ReadFile(filepath.Join(staging, "index.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := written
+	if edit != nil {
+		served = edit(written)
+	}
+	r.Write(t, "index.yaml", served)
+	return written
 }
 
-// Write puts a file into the repository as it is (a hostile archive or index).
+// Write puts a file into the repository as it is (a hostile archive or index), whole: it
+// is written beside and renamed into place, so a request never reads half of it.
 func (r *Repo) Write(t testing.TB, name string, data []byte) {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(r.Dir, name), data, 0o644); err != nil {
+	tmp, err := os.CreateTemp(r.Dir, ".write-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tmp.Write(data)
+	if err = errors.Join(err, tmp.Chmod(0o644), tmp.Close()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(r.Dir, name)); err != nil {
 		t.Fatal(err)
 	}
 }
