@@ -60,7 +60,7 @@ func (w *world) promote(ctx context.Context) (string, error) {
 
 func (w *world) configChange(ctx context.Context) (string, error) {
 	start := time.Now()
-	commit, err := w.pushAndHook(func(dir string) {
+	commit, err := w.pushAndHook("Ada Lovelace <ada@shop.example>", "shop: turn the new checkout off in staging", func(dir string) {
 		edit(dir, "apps/shop/overlays/staging/kustomization.yaml", "FEATURE_NEW_CHECKOUT=true", "FEATURE_NEW_CHECKOUT=false")
 	})
 	if err != nil {
@@ -83,7 +83,7 @@ func (w *world) badImage(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	commit, err := w.pushAndHook(func(dir string) {
+	commit, err := w.pushAndHook("Grace Hopper <grace@shop.example>", "shop: frontend image crash (a bad build)", func(dir string) {
 		edit(dir, "apps/shop/overlays/staging/kustomization.yaml", "newTag: 1.1.0", "newTag: crash")
 	})
 	if err != nil {
@@ -106,7 +106,7 @@ func (w *world) badImage(ctx context.Context) (string, error) {
 func (w *world) openPullRequest(ctx context.Context) (string, error) {
 	// The pull request's branch starts from main and changes the preview's frontend image.
 	w.git.PushRef(w.tb, "refs/heads/feature/new-banner", w.git.Head(w.tb, "refs/heads/main"))
-	commit := w.git.CommitChange(w.tb, "feature/new-banner", func(dir string) {
+	commit := w.git.CommitChangeAs(w.tb, "feature/new-banner", "Alan Turing <alan@shop.example>", "shop: the new banner, frontend 1.2.0", func(dir string) {
 		edit(dir, "apps/shop/overlays/preview/kustomization.yaml", "newTag: 1.1.0", "newTag: 1.2.0")
 	})
 	w.git.PushRef(w.tb, "refs/pull/1/head", commit)

@@ -51,7 +51,7 @@ func (d *demoTB) close() {
 func seedGit(tb *demoTB) (*gitserver.Server, string, error) {
 	srv := gitserver.New(tb, gitserver.Options{})
 	src := filepath.Join(cluster.RepoRoot(), "examples", "shop-config")
-	commit := srv.CommitChange(tb, "main", func(dir string) {
+	commit := srv.CommitChangeAs(tb, "main", "Platform Team <platform@shop.example>", "shop and payments: the first config", func(dir string) {
 		err := filepath.WalkDir(src, func(path string, e fs.DirEntry, err error) error {
 			if err != nil || e.IsDir() {
 				return err

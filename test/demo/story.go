@@ -26,9 +26,9 @@ type world struct {
 	webhook string
 }
 
-// pushAndHook commits a change to main and sends the push webhook.
-func (w *world) pushAndHook(change func(dir string)) (string, error) {
-	commit := w.git.CommitChange(w.tb, "main", change)
+// pushAndHook commits a change to main as author, with message, and sends the push webhook.
+func (w *world) pushAndHook(author, message string, change func(dir string)) (string, error) {
+	commit := w.git.CommitChangeAs(w.tb, "main", author, message, change)
 	return commit, hook(w.webhook, "push", []byte(`{"ref":"refs/heads/main"}`))
 }
 

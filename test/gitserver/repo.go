@@ -23,6 +23,15 @@ func (s *Server) CommitChange(tb TB, branch string, change func(dir string)) str
 	})
 }
 
+// CommitChangeAs is CommitChange with a commit message and an author ("Name <email>"), as
+// a person would push.
+func (s *Server) CommitChangeAs(tb TB, branch, author, message string, change func(dir string)) string {
+	tb.Helper()
+	return s.commitWith(tb, branch, change, func() {
+		s.git(tb, s.work, "commit", "--quiet", "--allow-empty", "--no-verify", "--author", author, "-m", message)
+	})
+}
+
 // CommitMessage commits files on top of branch with message (git's -F, so any bytes),
 // pushes and returns the new commit.
 func (s *Server) CommitMessage(tb TB, branch string, files map[string]string, message string) string {

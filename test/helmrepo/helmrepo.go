@@ -4,9 +4,9 @@
 package helmrepo
 
 import (
-	"errors"
 	"crypto/subtle"
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/http"
 	"os"
