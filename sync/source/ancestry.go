@@ -127,10 +127,12 @@ func (c *Client) searchHistory(ctx context.Context, req request, name plumbing.R
 	if err != nil {
 		return false, false, err
 	}
-	err = fetchErr(remote.FetchContext(withBounds(ctx, bounds), &git.FetchOptions{
-		RefSpecs: []config.RefSpec{config.RefSpec("+" + name + ":" + name)},
-		Auth:     req.method, Tags: git.NoTags, Depth: depth,
-	}))
+	err = fetchAgainOnClosedInput(ctx, func() error {
+		return remote.FetchContext(withBounds(ctx, bounds), &git.FetchOptions{
+			RefSpecs: []config.RefSpec{config.RefSpec("+" + name + ":" + name)},
+			Auth:     req.method, Tags: git.NoTags, Depth: depth,
+		})
+	})
 	if lim := errors.Join(bounds.exceeded(), gitBudget.exceeded()); lim != nil {
 		err = lim
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/go-git/go-billy/v5/osfs"
@@ -221,7 +222,7 @@ func (c *Client) fetchCommit(ctx context.Context, repo *git.Repository, req requ
 		ProxyOptions: viaSSH}
 	if name != "" {
 		opts.RefSpecs = []config.RefSpec{config.RefSpec("+" + name + ":" + name)}
-		if err := fetchErr(repo.FetchContext(ctx, opts)); err != nil {
+		if err := fetchAgainOnClosedInput(ctx, func() error { return repo.FetchContext(ctx, opts) }); err != nil {
 			return plumbing.ZeroHash, err
 		}
 		ref, err := repo.Reference(name, true)
@@ -233,11 +234,12 @@ func (c *Client) fetchCommit(ctx context.Context, repo *git.Repository, req requ
 	// A pinned commit: servers that allow it send just that commit; others need the
 	// branches and tags, whose history holds it.
 	opts.RefSpecs = []config.RefSpec{config.RefSpec(rev.Commit + ":refs/pinned")}
-	err := fetchErr(repo.FetchContext(ctx, opts))
+	fetch := func() error { return repo.FetchContext(ctx, opts) }
+	err := fetchAgainOnClosedInput(ctx, fetch)
 	if errors.Is(err, git.ErrExactSHA1NotSupported) {
 		opts.Depth = 0
 		opts.RefSpecs = []config.RefSpec{"+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"}
-		err = fetchErr(repo.FetchContext(ctx, opts))
+		err = fetchAgainOnClosedInput(ctx, fetch)
 	}
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -252,6 +254,19 @@ func (c *Client) fetchCommit(ctx context.Context, repo *git.Repository, req requ
 func fetchErr(err error) error {
 	if errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return nil
+	}
+	return err
+}
+
+// fetchAgainOnClosedInput runs fetch, and once more when go-git failed it with "closing
+// input: EOF": go-git v5 fails a fetch whose SSH server closed the channel before go-git
+// closed its own side after asking for the pack (go-git issue 1685, fixed in v6 only). It
+// fails before anything of the pack is read, so the same fetch again is safe; seen about
+// one fetch in a few hundred against OpenSSH on a loaded machine.
+func fetchAgainOnClosedInput(ctx context.Context, fetch func() error) error {
+	err := fetchErr(fetch())
+	if err != nil && ctx.Err() == nil && strings.HasSuffix(err.Error(), "closing input: EOF") {
+		err = fetchErr(fetch())
 	}
 	return err
 }
