@@ -40,6 +40,17 @@ type cacheEntry struct {
 	verifyMu sync.Mutex
 	verified bool
 	digest   [32]byte
+
+	// commitOnce reads commit from the kept commit object at the first lease: an entry
+	// holds one commit for its whole life, so every later lease reuses it.
+	commitOnce sync.Once
+	commit     CommitInfo
+}
+
+// commitInfo is the subject and author of the entry's commit.
+func (e *cacheEntry) commitInfo() CommitInfo {
+	e.commitOnce.Do(func() { e.commit = keptCommitInfo(e.dir + objectsSuffix) })
+	return e.commit
 }
 
 // openCache prepares root: leftovers of interrupted fetches are removed and complete

@@ -119,7 +119,7 @@ func (c *Client) Checkout(ctx context.Context, url string, ref Ref, auth Auth) (
 }
 
 func (c *Client) lease(e *cacheEntry, rev Revision) *Checkout {
-	return &Checkout{Dir: e.dir, Revision: rev, Commit: keptCommitInfo(e.dir + objectsSuffix), release: func() { c.cache.release(e) }}
+	return &Checkout{Dir: e.dir, Revision: rev, Commit: e.commitInfo(), release: func() { c.cache.release(e) }}
 }
 
 // fetched is what a fetch got: the cache key of the commit and the annotated tag object
