@@ -106,6 +106,11 @@ func (c *Client) Checkout(ctx context.Context, url string, ref Ref, auth Auth) (
 		case <-ctx.Done():
 			return nil, fmt.Errorf("fetching %s: %w", req.ep.redacted, ctx.Err())
 		}
+		if res.Err != nil && ctx.Err() != nil {
+			// The fetch ran under the caller's deadline and failed when it did; go-git does
+			// not always wrap the context's error, and both channels may be ready at once.
+			return nil, fmt.Errorf("fetching %s: %w", req.ep.redacted, ctx.Err())
+		}
 		if res.Err != nil {
 			return nil, res.Err
 		}
