@@ -89,6 +89,14 @@ func run(m *testing.M) int {
 	if isGitServerProcess() {
 		return m.Run() // a benchmark's out-of-process Git server needs no apiserver
 	}
+	// The checkout cache goes once the manager has stopped (the defers run last first).
+	dir, err := os.MkdirTemp("", "landfall-controllers-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	cacheDir = dir
 	env, err := cluster.NewEnvtest()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -102,56 +110,57 @@ func run(m *testing.M) int {
 	defer func() { _ = env.Stop() }()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := startManager(ctx); err != nil {
+	stopped, err := startManager(ctx)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	defer func() { cancel(); <-stopped }()
 	return m.Run()
 }
 
-func startManager(ctx context.Context) error {
+// startManager starts the manager of every test; the channel is closed once it stopped.
+func startManager(ctx context.Context) (<-chan struct{}, error) {
 	ctrl.SetLogger(zap.New(zap.WriteTo(io.MultiWriter(os.Stderr, &managerLog)), zap.UseDevMode(true)))
 	scheme, err := controllers.NewScheme()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	k8s, err = client.New(restConfig, client.Options{Scheme: scheme})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mgr, err := ctrl.NewManager(managerRequests.config(restConfig), ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	managerCache = mgr.GetCache()
 	webhookAddr, err = freeAddr()
 	if err != nil {
-		return err
-	}
-	cacheDir, err = os.MkdirTemp("", "landfall-controllers-")
-	if err != nil {
-		return err
+		return nil, err
 	}
 	// Renders run in child processes of this test binary, as the controller's do.
 	exe, err := os.Executable()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	iso, err := sandbox.New(sandbox.Config{Command: []string{exe}})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := controllers.Setup(mgr, controllers.Options{Concurrency: 4, CacheDir: cacheDir, WebhookAddr: webhookAddr,
 		RenderIsolator: iso, Notifications: dispatcher}); err != nil {
-		return err
+		return nil, err
 	}
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		if err := mgr.Start(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "manager:", err)
 			os.Exit(1)
 		}
 	}()
-	return nil
+	return stopped, nil
 }
 
 func freeAddr() (string, error) { return ports.Addr() }

@@ -119,7 +119,8 @@ func browserFirstScreen(b *testing.B, base, key string) (float64, bool) {
 		b.Logf("no browser figure: %v", err)
 		return 0, false
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox)
+	// TMPDIR: Chromium's own singleton folder goes with the benchmark's, not into /tmp for good.
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.Env("TMPDIR="+b.TempDir()))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(allocCtx)

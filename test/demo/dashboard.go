@@ -47,7 +47,13 @@ func screenshots(ctx context.Context, base, tokenFile, dir string) (string, erro
 	if err != nil {
 		return "", err
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.NoSandbox, chromedp.WindowSize(1100, 640))
+	// TMPDIR: Chromium's own singleton folder goes when the screenshots are taken.
+	tmp, err := os.MkdirTemp("", "landfall-chromium-")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = os.RemoveAll(tmp) }()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.NoSandbox, chromedp.WindowSize(1100, 640), chromedp.Env("TMPDIR="+tmp))
 	if p := os.Getenv("LANDFALL_CHROMIUM"); p != "" {
 		opts = append(opts, chromedp.ExecPath(p))
 	}

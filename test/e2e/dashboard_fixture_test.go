@@ -51,8 +51,9 @@ type browser struct {
 
 func newBrowser(tb testing.TB, e *env) *browser {
 	tb.Helper()
+	// TMPDIR: Chromium's own singleton folder goes with the test's, not into /tmp for good.
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromiumPath(tb)),
-		chromedp.NoSandbox, chromedp.WindowSize(1280, 900))
+		chromedp.NoSandbox, chromedp.WindowSize(1280, 900), chromedp.Env("TMPDIR="+tb.TempDir()))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	tb.Cleanup(func() { cancel(); cancelAlloc() })
