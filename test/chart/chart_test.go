@@ -213,6 +213,15 @@ func TestRenderOptions(t *testing.T) {
 	g.Expect(pdb.Spec.Selector.MatchLabels).To(Equal(d.Spec.Selector.MatchLabels))
 	g.Expect(as[corev1.Service](t, r.find("Service", "ops", "landfall-webhook")).Spec.Selector).
 		To(Equal(d.Spec.Selector.MatchLabels), "every replica takes webhooks")
+	expectSharded(g, t, r, "ops", d)
+	// sharding: false keeps one leader and standbys.
+	r, err = renderChart(t, "ops", map[string]any{"replicas": 3, "sharding": false})
+	g.Expect(err).NotTo(HaveOccurred())
+	c := as[appsv1.Deployment](t, r.find("Deployment", "ops", "landfall")).Spec.Template.Spec.Containers[0]
+	g.Expect(c.Args).To(ContainElement("--leader-elect=true"))
+	g.Expect(strings.Join(c.Args, " ")).NotTo(ContainSubstring("--shard-group"))
+	r, err = renderChart(t, "ops", everythingOn)
+	g.Expect(err).NotTo(HaveOccurred())
 
 	sm := r.find("ServiceMonitor", "ops", "landfall")
 	g.Expect(sm.GetLabels()).To(HaveKeyWithValue("release", "prometheus"))
@@ -311,4 +320,19 @@ func TestRenderDashboard(t *testing.T) {
 	np := r.find("NetworkPolicy", "ops", "landfall")
 	ingress, _, _ := unstructured.NestedSlice(np.Object, "spec", "ingress")
 	g.Expect(ingress).To(HaveLen(3), "metrics, webhook and dashboard ports")
+}
+
+// expectSharded checks a chart of several replicas: each pod is a shard named after
+// itself, and may list and delete the Leases of the release namespace, nothing more.
+func expectSharded(g *WithT, t *testing.T, r *rendered, ns string, d *appsv1.Deployment) {
+	c := d.Spec.Template.Spec.Containers[0]
+	g.Expect(c.Args).To(ContainElements("--shard-group=landfall", "--shard-id=$(POD_NAME)", "--leader-election-namespace=$(POD_NAMESPACE)"))
+	g.Expect(c.Args).NotTo(ContainElement("--leader-elect=true"), "shards elect no leader")
+	g.Expect(c.Env).To(ContainElement(corev1.EnvVar{Name: "POD_NAME",
+		ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}))
+	role := as[rbacv1.Role](t, r.find("Role", ns, "landfall-leader-election"))
+	for _, verb := range []string{"get", "list", "create", "update", "delete"} {
+		g.Expect(allows(role.Rules, "coordination.k8s.io", "leases", verb)).To(BeTrue(), "%s leases", verb)
+	}
+	g.Expect(allows(role.Rules, "coordination.k8s.io", "leases", "deletecollection")).To(BeFalse())
 }

@@ -123,3 +123,11 @@ through two APIs: events.k8s.io for Landfall's kinds, core for leader election.
   resources: [tenantpolicies/status]
   verbs: [get, update, patch]
 {{- end }}
+
+{{/*
+landfall.sharded is "true" when the replicas share the objects out (more than one, and
+sharding on), empty otherwise.
+*/}}
+{{- define "landfall.sharded" -}}
+{{- if and .Values.sharding (gt (int .Values.replicas) 1) }}true{{ end }}
+{{- end }}
