@@ -59,6 +59,8 @@ type ApplicationReconciler struct {
 	versions versions
 	// namespaces are the environments' namespaces already seen.
 	namespaces knownNamespaces
+	// Shards, when set, is the shard group: only the Applications it owns are reconciled.
+	Shards Ring
 }
 
 // Reconcile deploys one Application.
@@ -66,9 +68,7 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	app, err := r.readApplication(ctx, req.NamespacedName)
 	if err != nil {
 		if apierrors.IsNotFound(err) {
-			forgetObject("Application", req.Namespace, req.Name)
-			forgetApplication(req.Namespace, req.Name)
-			r.Rendered.forget(req.Namespace, req.Name)
+			r.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -50,7 +51,7 @@ func (r *ApplicationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.M
 		func(o client.Object) []string { return dependencyKeys(o.(*landfallv1.Application)) }); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&landfallv1.Application{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, requestAnnotationChanged(landfallv1.AnnotationSyncRequestedAt),
 			pinsChanged()))).
@@ -67,8 +68,23 @@ func (r *ApplicationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.M
 			func() *landfallv1.ApplicationList { return &landfallv1.ApplicationList{} },
 			func(l *landfallv1.ApplicationList) []client.Object { return objectsOf(l.Items) }))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		Named("application").
-		Complete(r)
+		Named("application")
+	return completeSharded(b, mgr, r.Shards, shardKind[*landfallv1.Application]{
+		kind:   "Application",
+		newObj: func() *landfallv1.Application { return &landfallv1.Application{} },
+		list: listOf(func() *landfallv1.ApplicationList { return &landfallv1.ApplicationList{} },
+			func(l *landfallv1.ApplicationList) []*landfallv1.Application { return pointers(l.Items) }),
+		keyOf:  func(a *landfallv1.Application) string { return shardKeyOf(a) },
+		forget: r.forget,
+	}, r)
+}
+
+// forget drops what this replica keeps of an Application it no longer reconciles: deleted,
+// or owned by another replica now.
+func (r *ApplicationReconciler) forget(key types.NamespacedName) {
+	forgetObject("Application", key.Namespace, key.Name)
+	forgetApplication(key.Namespace, key.Name)
+	r.Rendered.forget(key.Namespace, key.Name)
 }
 
 // applicationsOf maps a Repository to the Applications that deploy from it.

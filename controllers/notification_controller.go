@@ -38,6 +38,15 @@ type NotificationReconciler struct {
 	Recorder   recorder.EventRecorder
 	// Delivery overrides the targets' delivery defaults (tests shorten backoffs).
 	Delivery notify.Options
+	// Shards, when set, is the shard group. Every replica routes the events of the
+	// Applications it owns, so every replica configures every Notification; only the
+	// owner writes its status and Events, with its own counters.
+	Shards Ring
+}
+
+// reports tells whether this replica writes the Notification's status and Events.
+func (r *NotificationReconciler) reports(n *landfallv1.Notification) bool {
+	return r.Shards == nil || r.Shards.Owns(shardKeyOf(n))
 }
 
 // Reconcile configures one Notification's route and reports its targets.
@@ -56,6 +65,9 @@ func (r *NotificationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	before := n.DeepCopy()
 	defer func() {
+		if !r.reports(n) {
+			return
+		}
 		retErr = errors.Join(retErr, patchStatusIfChanged(ctx, r.Client, r.Recorder, "Notification", before, n,
 			func(n *landfallv1.Notification) any { return n.Status }))
 	}()
@@ -69,7 +81,9 @@ func (r *NotificationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err != nil {
 		r.Dispatcher.Remove(n.Namespace, n.Name)
 		markNotReady(n, landfallv1.ReasonInvalidSpec, err.Error(), true)
-		r.Recorder.Eventf(n, nil, corev1.EventTypeWarning, landfallv1.ReasonInvalidSpec, "Validate", "%s", err.Error())
+		if r.reports(n) {
+			r.Recorder.Eventf(n, nil, corev1.EventTypeWarning, landfallv1.ReasonInvalidSpec, "Validate", "%s", err.Error())
+		}
 		return ctrl.Result{}, nil
 	}
 	targets, missing, err := r.targets(ctx, n)

@@ -41,6 +41,8 @@ type PreviewReconciler struct {
 	Tenants *tenants
 	// Notify publishes each preview's coming, changes and going.
 	Notify *notifier
+	// Shards, when set, is the shard group: only the Previews it owns are reconciled.
+	Shards Ring
 
 	events *previewEvents
 	wake   chan event.GenericEvent
@@ -55,9 +57,7 @@ func (r *PreviewReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	// a status older than the one just written would delete the previews just created.
 	if err := r.Reader.Get(ctx, req.NamespacedName, p); err != nil {
 		if apierrors.IsNotFound(err) {
-			forgetObject("Preview", req.Namespace, req.Name)
-			forgetPreview(req.Namespace, req.Name)
-			r.events.drop(req.NamespacedName)
+			r.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}

@@ -31,7 +31,7 @@ func (r *PreviewReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 		func(o client.Object) []string { return []string{o.(*landfallv1.Preview).Spec.RepositoryRef.Name} }); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&landfallv1.Preview{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, requestAnnotationChanged(landfallv1.AnnotationReconcileRequestedAt)))).
 		Owns(&landfallv1.Application{}).
@@ -43,8 +43,25 @@ func (r *PreviewReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 			builder.WithPredicates(fetchRequested())).
 		WatchesRawSource(source.Channel(r.wake, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		Named("preview").
-		Complete(r)
+		Named("preview")
+	return completeSharded(b, mgr, r.Shards, shardKind[*landfallv1.Preview]{
+		kind:   "Preview",
+		newObj: func() *landfallv1.Preview { return &landfallv1.Preview{} },
+		list: listOf(func() *landfallv1.PreviewList { return &landfallv1.PreviewList{} },
+			func(l *landfallv1.PreviewList) []*landfallv1.Preview { return pointers(l.Items) }),
+		// With its Repository: the replica that takes the Repository's webhooks wakes it.
+		keyOf: func(p *landfallv1.Preview) string {
+			return p.Namespace + "/" + p.Spec.RepositoryRef.Name
+		},
+		forget: r.forget,
+	}, r)
+}
+
+// forget drops what this replica keeps of a Preview it no longer reconciles.
+func (r *PreviewReconciler) forget(key types.NamespacedName) {
+	forgetObject("Preview", key.Namespace, key.Name)
+	forgetPreview(key.Namespace, key.Name)
+	r.events.drop(key)
 }
 
 // previewsOf maps a Repository to the Previews of its pull requests.

@@ -38,6 +38,8 @@ type RepositoryReconciler struct {
 	Tenants *tenants
 	// Notify publishes new revisions and policy violations.
 	Notify *notifier
+	// Shards, when set, is the shard group: only the Repositories it owns are fetched.
+	Shards Ring
 	// now is the clock; tests may replace it.
 	now func() time.Time
 }
@@ -48,7 +50,7 @@ func (r *RepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	repo := &landfallv1.Repository{}
 	if err := r.Get(ctx, req.NamespacedName, repo); err != nil {
 		if apierrors.IsNotFound(err) {
-			forgetObject("Repository", req.Namespace, req.Name)
+			forgetRepository(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -16,7 +17,7 @@ import (
 // SetupWithManager watches Repositories (spec changes and reconcile requests only, not their
 // own status writes) and the refresh requests of the webhook receiver.
 func (r *RepositoryReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int, refresh <-chan event.GenericEvent) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&landfallv1.Repository{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, requestAnnotationChanged(landfallv1.AnnotationReconcileRequestedAt)))).
 		WatchesRawSource(source.Channel(refresh, &handler.EnqueueRequestForObject{})).
@@ -24,9 +25,21 @@ func (r *RepositoryReconciler) SetupWithManager(mgr ctrl.Manager, concurrency in
 			func() *landfallv1.RepositoryList { return &landfallv1.RepositoryList{} },
 			func(l *landfallv1.RepositoryList) []client.Object { return objectsOf(l.Items) }))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		Named("repository").
-		Complete(r)
+		Named("repository")
+	return completeSharded(b, mgr, r.Shards, repositoryShards, r)
 }
+
+// repositoryShards: a Repository is placed by its own name; its Previews go with it.
+var repositoryShards = shardKind[*landfallv1.Repository]{
+	kind:   "Repository",
+	newObj: func() *landfallv1.Repository { return &landfallv1.Repository{} },
+	list: listOf(func() *landfallv1.RepositoryList { return &landfallv1.RepositoryList{} },
+		func(l *landfallv1.RepositoryList) []*landfallv1.Repository { return pointers(l.Items) }),
+	keyOf:  func(r *landfallv1.Repository) string { return shardKeyOf(r) },
+	forget: forgetRepository,
+}
+
+func forgetRepository(key types.NamespacedName) { forgetObject("Repository", key.Namespace, key.Name) }
 
 // requestAnnotationChanged passes updates that change the given annotation, so a user (or
 // `landfall sync`) can ask for immediate work by setting it to a new value.

@@ -60,6 +60,10 @@ type Options struct {
 	// RenderIsolator, when set, runs every render in a child process with a memory limit
 	// and a timeout; nil renders in this process.
 	RenderIsolator render.Isolator
+	// Shards, when set, spreads the objects over the replicas of a shard group (package
+	// shard), which the manager then runs without leader election; nil: this replica
+	// reconciles everything while it leads.
+	Shards Ring
 }
 
 // webhookRefusals is the receiver's limit of refused requests per source.
@@ -116,13 +120,15 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return err
 	}
-	policies := &TenantPolicyReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("landfall-tenantpolicy")}
+	policies := &TenantPolicyReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("landfall-tenantpolicy"),
+		Shards: opts.Shards}
 	if err := policies.SetupWithManager(mgr); err != nil {
 		return err
 	}
 	repos := &RepositoryReconciler{
 		Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Source: git, Charts: charts,
 		Recorder: mgr.GetEventRecorder("landfall-repository"), Jitter: opts.Jitter, Tenants: ten, Notify: nt,
+		Shards: opts.Shards,
 	}
 	if err := repos.SetupWithManager(mgr, opts.Concurrency, refresh); err != nil {
 		return err
@@ -133,6 +139,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	previews := &PreviewReconciler{
 		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Source: git,
 		Recorder: mgr.GetEventRecorder("landfall-preview"), Jitter: opts.Jitter, Tenants: ten, Notify: nt,
+		Shards: opts.Shards,
 	}
 	if err := previews.SetupWithManager(context.Background(), mgr, opts.Concurrency); err != nil {
 		return err
@@ -144,7 +151,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 			return err
 		}
 		recv = &WebhookReceiver{Addr: opts.WebhookAddr, Client: mgr.GetClient(), Cache: mgr.GetCache(), Secrets: secrets,
-			Refusals: opts.webhookRefusals(), Elected: mgr.Elected(), Refresh: refresh, OnEvent: previews.OnWebhook}
+			Refusals: opts.webhookRefusals(), Elected: mgr.Elected(), Shards: opts.Shards, Refresh: refresh, OnEvent: previews.OnWebhook}
 	}
 	return setupReplica(mgr, recv)
 }
@@ -160,7 +167,7 @@ func setupNotifications(mgr ctrl.Manager, opts Options) (*notifier, error) {
 		return nil, err
 	}
 	r := &NotificationReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Dispatcher: d,
-		Recorder: mgr.GetEventRecorder("landfall-notification"), Delivery: opts.NotificationDelivery}
+		Recorder: mgr.GetEventRecorder("landfall-notification"), Delivery: opts.NotificationDelivery, Shards: opts.Shards}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, err
 	}
@@ -185,7 +192,7 @@ func setupApplications(mgr ctrl.Manager, opts Options, git *source.Client, chart
 		Recorder: mgr.GetEventRecorder("landfall-application"), Clusters: dests, Drift: tracker, Tenants: ten,
 		Watcher: watcher, Resync: opts.Resync, Jitter: opts.Jitter, Notify: nt, Rendered: newRenderMemo(),
 		Store:  &revisionStore{client: mgr.GetClient(), reader: mgr.GetAPIReader()},
-		Health: &healthRules{global: opts.HealthRules},
+		Health: &healthRules{global: opts.HealthRules}, Shards: opts.Shards,
 	}
 	return apps.SetupWithManager(context.Background(), mgr, opts.Concurrency, wake)
 }

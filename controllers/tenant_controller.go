@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -26,6 +27,8 @@ type TenantPolicyReconciler struct {
 	// Reader lists namespaces from the apiserver (no namespace cache is kept).
 	Reader   client.Reader
 	Recorder recorder.EventRecorder
+	// Shards, when set, is the shard group: only the policies it owns are checked.
+	Shards Ring
 }
 
 // tenantRecheck is how often a policy looks again at which namespaces exist.
@@ -74,7 +77,15 @@ func (r *TenantPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request
 
 // SetupWithManager watches TenantPolicies.
 func (r *TenantPolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).For(&landfallv1.TenantPolicy{}).Named("tenantpolicy").Complete(r)
+	b := ctrl.NewControllerManagedBy(mgr).For(&landfallv1.TenantPolicy{}).Named("tenantpolicy")
+	return completeSharded(b, mgr, r.Shards, shardKind[*landfallv1.TenantPolicy]{
+		kind:   "TenantPolicy",
+		newObj: func() *landfallv1.TenantPolicy { return &landfallv1.TenantPolicy{} },
+		list: listOf(func() *landfallv1.TenantPolicyList { return &landfallv1.TenantPolicyList{} },
+			func(l *landfallv1.TenantPolicyList) []*landfallv1.TenantPolicy { return pointers(l.Items) }),
+		keyOf:  func(p *landfallv1.TenantPolicy) string { return "/" + p.Name },
+		forget: func(key types.NamespacedName) { forgetObject("TenantPolicy", "", key.Name) },
+	}, r)
 }
 
 // selectedBy maps a changed TenantPolicy to the objects of kind list in the namespaces it

@@ -42,7 +42,10 @@ type WebhookReceiver struct {
 	Refusals *webhook.Refusals
 	// Elected is closed once this replica leads (the manager's Elected).
 	Elected <-chan struct{}
-	// Refresh receives the Repositories to fetch now, on the leader.
+	// Shards, when set, is the shard group: the replica that owns a Repository fetches it,
+	// the others ask it to through the Repository. Elected is then not used.
+	Shards Ring
+	// Refresh receives the Repositories to fetch now, on the replica that fetches them.
 	Refresh chan<- event.GenericEvent
 	// OnEvent, when set, is told of every verified event on the leader (previews listen for
 	// pull requests).
@@ -108,7 +111,12 @@ func (w *WebhookReceiver) Ready(*http.Request) error {
 	return nil
 }
 
-func (w *WebhookReceiver) leading() bool {
+// fetchesHere tells whether this replica fetches the Repository: it owns its shard, or,
+// unsharded, it leads.
+func (w *WebhookReceiver) fetchesHere(key types.NamespacedName) bool {
+	if w.Shards != nil {
+		return w.Shards.Owns(key.Namespace + "/" + key.Name)
+	}
 	select {
 	case <-w.Elected:
 		return true
@@ -194,7 +202,7 @@ func (w *WebhookReceiver) verify(ctx context.Context, rw http.ResponseWriter, re
 	if ev.Kind != webhook.Push && ev.Kind != webhook.PullRequest {
 		return ev.Provider, http.StatusOK, "ok"
 	}
-	if !w.leading() {
+	if !w.fetchesHere(key) {
 		w.requests.add(key)
 		return ev.Provider, http.StatusOK, "ok"
 	}

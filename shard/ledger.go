@@ -10,10 +10,10 @@ import (
 	"time"
 )
 
-// owner returns the member that rendezvous (highest random weight) hashing ranks first for
+// Owner returns the member that rendezvous (highest random weight) hashing ranks first for
 // key, or "" when there are no members. Every member with the same view picks the same
 // owner, and a member joining or leaving moves only the keys it gains or held.
-func owner(key string, members []string) string {
+func Owner(key string, members []string) string {
 	best, bestScore := "", uint64(0)
 	for _, m := range members {
 		if s := score(m, key); best == "" || s > bestScore || (s == bestScore && m < best) {
@@ -95,14 +95,14 @@ func (l *ledger) prune(now time.Time) {
 
 // owns tells whether this replica may act on key at now.
 func (l *ledger) owns(key string, now time.Time) bool {
-	if owner(key, l.members) != l.me {
+	if Owner(key, l.members) != l.me {
 		return false
 	}
 	for i, c := range l.changes {
 		if now.Sub(c.at) >= l.settle {
 			continue
 		}
-		if prev := owner(key, c.before); prev != l.me && !l.leftSince(prev, i) {
+		if prev := Owner(key, c.before); prev != l.me && !l.leftSince(prev, i) {
 			return false
 		}
 	}

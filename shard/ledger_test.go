@@ -20,7 +20,7 @@ func TestOwnerBalancedAndStable(t *testing.T) {
 	all := []string{"landfall-0", "landfall-1", "landfall-2"}
 	count := map[string]int{}
 	for _, k := range keys(3000) {
-		count[owner(k, all)]++
+		count[Owner(k, all)]++
 	}
 	for _, m := range all {
 		if count[m] < 850 || count[m] > 1150 {
@@ -28,12 +28,12 @@ func TestOwnerBalancedAndStable(t *testing.T) {
 		}
 	}
 	for _, k := range keys(3000) {
-		before, after := owner(k, all), owner(k, all[:2])
+		before, after := Owner(k, all), Owner(k, all[:2])
 		if before != "landfall-2" && before != after {
 			t.Fatalf("key %s moved from %s to %s though its owner stayed", k, before, after)
 		}
 	}
-	if owner("x", nil) != "" {
+	if Owner("x", nil) != "" {
 		t.Error("no members, no owner")
 	}
 }
@@ -48,10 +48,10 @@ func TestLedgerSettles(t *testing.T) {
 		for _, k := range keys(600) {
 			if l.owns(k, now) {
 				mine++
-				if owner(k, members) != "b" {
-					t.Fatalf("owns %s, which %s ranks first", k, owner(k, members))
+				if Owner(k, members) != "b" {
+					t.Fatalf("owns %s, which %s ranks first", k, Owner(k, members))
 				}
-			} else if owner(k, members) == "b" {
+			} else if Owner(k, members) == "b" {
 				others++
 			}
 		}
@@ -128,7 +128,7 @@ func TestLedgerGainFromLiveMember(t *testing.T) {
 	// comes back, and a's keys never move to b.
 	var fromC string
 	for _, k := range keys(600) {
-		if owner(k, abc) == "c" && owner(k, []string{"a", "b"}) == "b" {
+		if Owner(k, abc) == "c" && Owner(k, []string{"a", "b"}) == "b" {
 			fromC = k
 			break
 		}

@@ -58,17 +58,17 @@ func (o Options) maxViewAge() time.Duration { return 2 * o.RenewInterval }
 // Ring is one replica's membership and ownership. It is a manager Runnable that every
 // replica runs (no leader election).
 type Ring struct {
-	opts    Options
-	now     func() time.Time
-	log     logr.Logger
-	leases  *leases
-	changed chan struct{}
+	opts   Options
+	now    func() time.Time
+	log    logr.Logger
+	leases *leases
 
 	mu       sync.Mutex
 	ledger   *ledger
 	validTo  time.Time // the view is dropped then unless renewed and listed again
 	inflight map[*hold]bool
 	subs     []chan struct{}
+	trusted  bool // the view was valid at the last install
 }
 
 // hold is one piece of work in flight for a key, cancelled when the key is lost.
@@ -196,7 +196,9 @@ func (r *Ring) install(members []string, fresh bool) {
 	if !now.Before(r.validTo) {
 		members = nil // too old to trust: own nothing until renewed and listed again
 	}
-	if r.ledger.install(now, members) {
+	trusted := now.Before(r.validTo)
+	changed := r.ledger.install(now, members)
+	if changed {
 		r.log.Info("Shard members changed", "members", r.ledger.members)
 		shardMembers.Set(float64(len(r.ledger.members)))
 	}
@@ -205,6 +207,12 @@ func (r *Ring) install(members []string, fresh bool) {
 			h.cancel()
 		}
 	}
+	// A renewal that changes nothing tells nobody: subscribers list every object they
+	// watch when told, and a renewal comes every few seconds.
+	if !changed && fresh && trusted == r.trusted {
+		return
+	}
+	r.trusted = trusted
 	for _, c := range r.subs {
 		select {
 		case c <- struct{}{}:
