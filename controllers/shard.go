@@ -56,7 +56,8 @@ func completeSharded[T client.Object](b *builder.Builder, mgr ctrl.Manager, ring
 	if ring == nil {
 		return b.Complete(r)
 	}
-	s := &sharded[T]{shardKind: k, ring: ring, reader: mgr.GetClient(), inner: r,
+	// Subscribed now, before the ring starts: no change of the view goes untold.
+	s := &sharded[T]{shardKind: k, ring: ring, reader: mgr.GetClient(), inner: r, changed: ring.Subscribe(),
 		gained: make(chan event.GenericEvent, 1024), owned: map[types.NamespacedName]bool{}}
 	if err := mgr.Add(s); err != nil {
 		return err
@@ -67,10 +68,11 @@ func completeSharded[T client.Object](b *builder.Builder, mgr ctrl.Manager, ring
 // sharded reconciles the objects of one kind that this replica owns.
 type sharded[T client.Object] struct {
 	shardKind[T]
-	ring   Ring
-	reader client.Reader
-	inner  reconcile.Reconciler
-	gained chan event.GenericEvent
+	ring    Ring
+	reader  client.Reader
+	inner   reconcile.Reconciler
+	changed <-chan struct{}
+	gained  chan event.GenericEvent
 
 	mu    sync.Mutex
 	owned map[types.NamespacedName]bool // as last seen by a reconcile or a scan
@@ -127,12 +129,13 @@ func (s *sharded[T]) NeedLeaderElection() bool { return false }
 // gained are enqueued (their events went by while another replica owned them), the ones
 // lost are forgotten.
 func (s *sharded[T]) Start(ctx context.Context) error {
-	changed := s.ring.Subscribe()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-changed:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-s.changed:
+			}
 		}
 		objs, err := s.list(ctx, s.reader)
 		if err != nil {

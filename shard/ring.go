@@ -69,6 +69,7 @@ type Ring struct {
 	inflight map[*hold]bool
 	subs     []chan struct{}
 	trusted  bool // the view was valid at the last install
+	settling bool // a settle period was running at the last install
 }
 
 // hold is one piece of work in flight for a key, cancelled when the key is lost.
@@ -208,8 +209,12 @@ func (r *Ring) install(members []string, fresh bool) {
 		}
 	}
 	// A renewal that changes nothing tells nobody: subscribers list every object they
-	// watch when told, and a renewal comes every few seconds.
-	if !changed && fresh && trusted == r.trusted {
+	// watch when told, and a renewal comes every few seconds. A settle period that ended
+	// since the last install is a change, whichever timer noticed it first.
+	settling := !r.ledger.pending(now).IsZero()
+	settled := r.settling && !settling
+	r.settling = settling
+	if !changed && !settled && trusted == r.trusted {
 		return
 	}
 	r.trusted = trusted

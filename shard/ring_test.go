@@ -34,9 +34,13 @@ func TestRingTellsOnlyOfChanges(t *testing.T) {
 		t.Fatal("a renewal with the same members told the subscribers")
 	}
 	now = now.Add(6 * time.Second)
-	r.install(nil, false) // the settle period's timer
+	r.install([]string{"b"}, true) // a renewal after the settle period ended, before its timer
 	if !told2() {
-		t.Fatal("a settle period ending is a change")
+		t.Fatal("a settle period ending is a change, when a renewal sees it first")
+	}
+	r.install(nil, false) // the settle period's timer, late
+	if told2() {
+		t.Fatal("the end of one settle period told twice")
 	}
 	ctx, release, ok := r.Hold(context.Background(), "team-a/web")
 	if !ok {

@@ -78,7 +78,7 @@ func BenchmarkShards(b *testing.B) {
 	push(2)
 	next := wait("after the join")
 	b.StopTimer()
-	expectOneWriterAtATime(b, e.cluster.AuditLog(), apps, func(resource, ns, name string) string {
+	expectOneWriterAtATime(b, e.cluster.AuditLog(), apps, map[string]time.Time{"replica-2": killed}, func(resource, ns, name string) string {
 		switch {
 		case resource == "applications" && ns == fl.f.ns:
 			return name

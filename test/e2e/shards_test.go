@@ -83,8 +83,9 @@ func (s *shards) expectShares(g *WithT, apps []*landfallv1.Application, within t
 // TestShardedReplicas runs three controller processes of one shard group on a full
 // cluster, as the chart's replicas: 3 does. Each reconciles the Applications rendezvous
 // hashing gives it; one SIGKILLed has its share taken over by the others once its Lease
-// expires; a new replica joining takes its share from them. The apiserver's audit log
-// shows that no Application was written by two replicas at once.
+// expires; a new replica joining takes its share from them; one stopped with SIGTERM hands
+// its share over at once. The apiserver's audit log shows that no Application was written
+// by two replicas at once.
 func TestShardedReplicas(t *testing.T) {
 	t.Parallel()
 	g := NewWithT(t)
@@ -129,6 +130,7 @@ func TestShardedReplicas(t *testing.T) {
 	must(t, s.procs["replica-2"].cmd.Process.Signal(syscall.SIGKILL))
 	<-s.procs["replica-2"].done
 	killed := time.Now()
+	gone := map[string]time.Time{"replica-2": killed}
 	next("replica-0")
 	t.Logf("SIGKILL of replica-2 → all %d Applications at the next commit: %s", shardApps, time.Since(killed).Round(time.Millisecond))
 	s.expectShares(g, apps, timeout)
@@ -146,7 +148,18 @@ func TestShardedReplicas(t *testing.T) {
 	}
 	next("replica-1")
 	t.Logf("replica-3 joined → shares rebalanced, %d rounds later: %s", round, time.Since(joined).Round(time.Millisecond))
-	expectOneWriterAtATime(t, e.cluster.AuditLog(), apps, func(resource, ns, name string) string {
+
+	// SIGTERM: the replica deletes its Lease as it stops, so its share moves without
+	// waiting for the Lease to expire.
+	must(t, s.procs["replica-3"].cmd.Process.Signal(syscall.SIGTERM))
+	<-s.procs["replica-3"].done
+	stopped := time.Now()
+	gone["replica-3"] = stopped
+	s.expectShares(g, apps, timeout)
+	t.Logf("SIGTERM of replica-3 → its share owned by the others: %s", time.Since(stopped).Round(time.Millisecond))
+	g.Expect(time.Since(stopped)).To(BeNumerically("<", 10*time.Second), "sooner than its Lease would have expired")
+	next("replica-0")
+	expectOneWriterAtATime(t, e.cluster.AuditLog(), apps, gone, func(resource, ns, name string) string {
 		switch {
 		case ns != f.ns:
 			return ""
@@ -192,9 +205,12 @@ type shardWrite struct {
 
 // expectOneWriterAtATime reads the apiserver's audit log: for each Application, the writes
 // of the replicas (to it, and to what it deploys: appOf names the Application an object
-// written belongs to, "" for none) come in one run per replica, and each replica's last
-// write ended before the next one's first began.
-func expectOneWriterAtATime(t testing.TB, auditLog string, apps []*landfallv1.Application, appOf func(resource, ns, name string) string) {
+// written belongs to, "" for none) come in runs, one replica's each, and each run ended
+// before the next began. A replica writes again after another only once every replica
+// that wrote in between has stopped (gone: when each replica stopped, for those that did):
+// a key returns to its former owner when the one that took it leaves, never while it runs.
+func expectOneWriterAtATime(t testing.TB, auditLog string, apps []*landfallv1.Application, gone map[string]time.Time,
+	appOf func(resource, ns, name string) string) {
 	t.Helper()
 	byApp, err := shardWrites(auditLog, appOf)
 	must(t, err)
@@ -209,14 +225,19 @@ func expectOneWriterAtATime(t testing.TB, auditLog string, apps []*landfallv1.Ap
 			}
 			runs = append(runs, w)
 		}
-		seen := map[string]bool{}
+		last := map[string]int{} // the latest run of each replica
 		var order []string
 		for j, r := range runs {
 			order = append(order, r.shard)
-			if seen[r.shard] {
-				t.Errorf("Application %s written by %s again after another replica: %v", a.Name, r.shard, order)
+			if i, ok := last[r.shard]; ok {
+				for _, between := range runs[i+1 : j] {
+					if at, stopped := gone[between.shard]; !stopped || !at.Before(r.start) {
+						t.Errorf("Application %s written by %s again while %s, which wrote in between, still ran: %v",
+							a.Name, r.shard, between.shard, order)
+					}
+				}
 			}
-			seen[r.shard] = true
+			last[r.shard] = j
 			if j > 0 && !runs[j-1].end.Before(r.start) {
 				t.Errorf("Application %s: %s wrote until %s, %s began at %s", a.Name, runs[j-1].shard,
 					runs[j-1].end.Format(time.StampMicro), r.shard, r.start.Format(time.StampMicro))
