@@ -51,7 +51,7 @@ func (r *PreviewReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manag
 			func(l *landfallv1.PreviewList) []*landfallv1.Preview { return pointers(l.Items) }),
 		// With its Repository: the replica that takes the Repository's webhooks wakes it.
 		keyOf: func(p *landfallv1.Preview) string {
-			return p.Namespace + "/" + p.Spec.RepositoryRef.Name
+			return shardKey(p.Namespace, p.Spec.RepositoryRef.Name)
 		},
 		forget: r.forget,
 	}, r)

@@ -47,7 +47,10 @@ type shardKind[T client.Object] struct {
 	forget func(types.NamespacedName)
 }
 
-func shardKeyOf(o client.Object) string { return o.GetNamespace() + "/" + o.GetName() }
+// shardKey is the key of namespace/name in the ring, the same for every kind.
+func shardKey(namespace, name string) string { return namespace + "/" + name }
+
+func shardKeyOf(o client.Object) string { return shardKey(o.GetNamespace(), o.GetName()) }
 
 // completeSharded finishes a controller. Without a ring every object is reconciled here
 // (one replica leads). With one, only the objects this replica owns are; the objects it
@@ -97,8 +100,9 @@ func (s *sharded[T]) mark(nn types.NamespacedName, owned bool) bool {
 // Reconcile runs the reconciler while this replica owns the object, with a context that
 // ends as soon as it stops owning it (the new owner carries on from the status).
 func (s *sharded[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	// Only read, for its key: no deep copy of the cached object on every reconcile.
 	obj := s.newObj()
-	if err := s.reader.Get(ctx, req.NamespacedName, obj); err != nil {
+	if err := s.reader.Get(ctx, req.NamespacedName, obj, client.UnsafeDisableDeepCopy); err != nil {
 		if apierrors.IsNotFound(err) {
 			s.mark(req.NamespacedName, false)
 			s.forget(req.NamespacedName) // every replica drops its metrics of a deleted object

@@ -115,7 +115,7 @@ func (w *WebhookReceiver) Ready(*http.Request) error {
 // unsharded, it leads.
 func (w *WebhookReceiver) fetchesHere(key types.NamespacedName) bool {
 	if w.Shards != nil {
-		return w.Shards.Owns(key.Namespace + "/" + key.Name)
+		return w.Shards.Owns(shardKey(key.Namespace, key.Name))
 	}
 	select {
 	case <-w.Elected:
