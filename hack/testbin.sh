@@ -12,6 +12,8 @@
 # keeps the big ones at Landfall's versions of the modules they share: client-go, Helm and
 # Kustomize are then compiled once for both, from the same build cache.
 #
+# -no-gitea leaves Gitea out: make test builds it in a lane of its own (hack/test.sh).
+#
 # A new tool: a module test/tools/NAME pinning it, and one line `tool NAME "BINARIES" ARGS…`
 # below (ARGS as for go build, run in test/tools/NAME, writing into the directory given by -o).
 set -euo pipefail
@@ -69,5 +71,5 @@ if [[ ! -s "$OUT/kwok-stages/pod-delete.yaml" ]]; then
     "$src/pod/fast/pod-complete.yaml" "$src/pod/fast/pod-delete.yaml" "$OUT/kwok-stages/"
   chmod 644 "$OUT/kwok-stages/"*
 fi
-bash "$ROOT/hack/gitea.sh"
+[[ ${1:-} == -no-gitea ]] || bash "$ROOT/hack/gitea.sh"
 step "testbin ready in $OUT"
