@@ -12,7 +12,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-TOOLS=(kubernetes kwok parity)
+TOOLS=(kubernetes kwok parity etcd distribution)
 check=false
 [[ ${1:-} == -check ]] && check=true
 
