@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 : "${RACE_PACKAGES:?}" "${RACE_ONLY:?}" "${SLOW_PACKAGES:?}"
 TEST_PARALLEL=${TEST_PARALLEL:-2}
 TEST_PARALLEL_TESTS=${TEST_PARALLEL_TESTS:-6}
-RACE_PARALLEL=${RACE_PARALLEL:-1}
+RACE_PARALLEL=${RACE_PARALLEL:-2}
 TEST_TIMEOUT=${TEST_TIMEOUT:-40m}
 TEST_LDFLAGS=${TEST_LDFLAGS:--w}
 GO_TEST_FLAGS=${GO_TEST_FLAGS:-}
@@ -36,18 +36,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# phase NAME CMD…: runs CMD and prints how long it took, in wall and CPU seconds.
-phase() {
-  local name=$1 start rc=0 t0 t1
+# phase NAME CMD…: runs CMD and prints how long it took, in wall and CPU seconds. It runs in a
+# subshell of its own, whose children are CMD's alone: the main shell also reaps the lanes
+# that run in the background, and their CPU would count in whichever phase was running.
+phase() (
+  name=$1
   shift
   start=$(date +%s)
-  t0=$(cpu_seconds)
+  rc=0
   "$@" || rc=$?
-  t1=$(cpu_seconds)
   printf '[test %s] %s: %ss wall, %ss CPU (rc=%s)\n' "$(date +%T)" "$name" "$(($(date +%s) - start))" \
-    "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", b - a }')" "$rc"
-  return "$rc"
-}
+    "$(cpu_seconds)" "$rc"
+  exit "$rc"
+)
 
 # cpu_seconds prints the user+sys seconds of the calling shell's waited-for children, from
 # /proc: called as $(cpu_seconds) it runs in a subshell, where the times builtin would report
@@ -55,7 +56,7 @@ phase() {
 cpu_seconds() {
   local ppid
   read -r _ _ _ ppid _ <"/proc/$BASHPID/stat"
-  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($16 + $17) / hz }' "/proc/$ppid/stat"
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($16 + $17) / hz }' "/proc/$ppid/stat"
 }
 
 # Lane two. Its output is shown when it is waited for.
