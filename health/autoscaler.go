@@ -19,12 +19,15 @@ var settledHPAReasons = map[string]bool{
 
 // gatheringMetrics are the words of the autoscaler's metrics clients when the metrics
 // pipeline answers but has no sample yet for the target's pods: new or unready pods are
-// scraped within a minute or two. Any other failure to read a metric (no metrics API at all,
-// a container without a CPU request, an unknown custom metric) does not pass by itself.
+// scraped within a minute or two, and while a rollout replaces every pod the samples may
+// still name only the pods just deleted ("matched known pods"). Any other failure to read
+// a metric (no metrics API at all, a container without a CPU request, an unknown custom
+// metric) does not pass by itself.
 var gatheringMetrics = []string{
 	"no metrics returned from",
 	"did not receive metrics for targeted pods",
 	"no pods returned by selector",
+	"no metrics returned matched known pods",
 }
 
 // hpaHealth reads the autoscaler's conditions, from status (v2) or, for autoscaling/v1,

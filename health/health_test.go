@@ -115,6 +115,7 @@ func TestOf(t *testing.T) {
 		{"hpa/degraded-update-scale.yaml", Degraded, "cannot scale: FailedUpdateScale"},
 		{"hpa/degraded-invalid-selector.yaml", Degraded, "InvalidSelector"},
 		{"hpa/progressing-gathering.yaml", Progressing, "gathering metrics: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned"},
+		{"hpa/progressing-pods-replaced.yaml", Progressing, "gathering metrics: failed to get cpu utilization: no metrics returned matched known pods"},
 		{"hpa/degraded-v1-cannot-scale.yaml", Degraded, "cannot scale: FailedGetScale"},
 		{"hpa/degraded-v1-no-metrics-api.yaml", Degraded, "cannot fetch metrics: FailedGetResourceMetric"},
 		{"hpa/progressing-v1-gathering.yaml", Progressing, "gathering metrics: failed to get cpu utilization: did not receive metrics for targeted pods"},
