@@ -41,12 +41,15 @@ func (c *cache) get(key, rev string, fsys *confine.FS) (*rawRender, bool) {
 		c.mu.Unlock()
 		return el.Value.(*cacheItem).r, true
 	}
-	el, ok := c.latest[key]
+	var r *rawRender
+	if el, ok := c.latest[key]; ok {
+		// Read under the lock: put replaces an item's render in place.
+		r = el.Value.(*cacheItem).r
+	}
 	c.mu.Unlock()
-	if !ok {
+	if r == nil {
 		return nil, false
 	}
-	r := el.Value.(*cacheItem).r
 	// Re-reading the inputs happens outside the lock: it is file I/O.
 	if !r.deps.Unchanged(fsys) {
 		return nil, false
