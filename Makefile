@@ -7,12 +7,14 @@ K8S_VERSION      ?= v1.37.2
 export LANDFALL_TESTBIN ?= $(HOME)/.cache/landfall/testbin/$(K8S_VERSION)
 CLUSTER_DIR      ?= $(HOME)/.cache/landfall/cluster
 BIN              := $(CURDIR)/bin
-CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_VERSION ?= v2.15.0
 # The Go tools of the build, kept outside the clone by version: built once per machine, not
 # once per clone or worktree.
 TOOLS_DIR        ?= $(HOME)/.cache/landfall/tools
-CONTROLLER_GEN   := $(TOOLS_DIR)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+# controller-gen is built from its module in test/tools/controller-gen, aligned with go.mod
+# (hack/align-tools.sh); the binary is named after that module's go.sum, so a new version or
+# alignment builds a new one.
+CONTROLLER_GEN   := $(TOOLS_DIR)/controller-gen-$(shell sha256sum test/tools/controller-gen/go.sum | cut -c1-12)
 GOLANGCI_LINT    := $(TOOLS_DIR)/golangci-lint-$(GOLANGCI_VERSION)
 VERSION          ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # Packages run in parallel: each starts its own apiserver or cluster on free ports.
@@ -33,9 +35,9 @@ SLOW_PACKAGES    ?= ./test/e2e ./test/chart ./cmd/landfall ./test/cluster
 # controllers) run under the race detector too, in a pass that runs alongside the first (the
 # tests mostly wait; the machine has the cores). The race detector cannot run under an
 # address-space cap, so the memory-capped tests (test/memcap) of sync/source and render run
-# in the first pass; the controllers, which have none, run only under -race.
+# in the first pass too; the packages without such tests run only under -race.
 RACE_PACKAGES    ?= ./controllers/... ./sync/source/... ./render/...
-RACE_ONLY        ?= ./controllers/...
+RACE_ONLY        ?= ./controllers/... ./sync/source/chart/... ./render/confine ./render/decrypt ./render/manifest
 # Two race test binaries run at a time: the controllers' (the longest, about 7 minutes) and, one
 # after another, the rest. Their packages and dependencies are compiled before, by go build at
 # full parallelism while the test binaries build (hack/test.sh). One at a time, the race pass
@@ -132,6 +134,9 @@ demo: deps testbin ## The local demo: cluster, Git server, Landfall, a deploy an
 .PHONY: tools
 tools: $(CONTROLLER_GEN) $(GOLANGCI_LINT) ## Build controller-gen and golangci-lint into $(TOOLS_DIR).
 
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN) ## Build only controller-gen into $(TOOLS_DIR).
+
 # Tools are linked without symbol tables and debug information (-s -w): nobody debugs them,
 # and the linker writes a fraction of the bytes. Each is installed beside the cache and moved
 # in, so two clones building it at once never run a half-written binary.
@@ -141,7 +146,10 @@ define go_install
 endef
 
 $(CONTROLLER_GEN):
-	$(call go_install,sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+	@mkdir -p $(TOOLS_DIR); tmp=$$(mktemp -d $(TOOLS_DIR)/.build.XXXXXX); trap 'rm -rf "$$tmp"' EXIT; \
+	echo "go build sigs.k8s.io/controller-tools/cmd/controller-gen (test/tools/controller-gen)"; \
+	go -C test/tools/controller-gen build -ldflags="-s -w" -o "$$tmp/controller-gen" sigs.k8s.io/controller-tools/cmd/controller-gen; \
+	mv -f "$$tmp/controller-gen" $@
 
 $(GOLANGCI_LINT):
 	$(call go_install,github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_VERSION))
