@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # make test: every check and test, ordered so that a cold run keeps both cores busy.
 #
-# Cold, almost all of the time is compiling, and a single go build leaves cores idle while it
-# waits on a module download, a link or the one package everything else imports. So the work
-# that needs nothing but Go runs in a second lane from the start: the lint tools, Gitea (the
-# longest testbin build after Kubernetes), then the race-instrumented compile of RACE_PACKAGES.
-# The first lane installs the system packages, builds the other test binaries, and runs verify
-# and lint. The tests start when both lanes are done; the race tests then run beside the main
-# pass instead of after it.
+# Cold, almost all of the time is compiling (about an hour of CPU on 2 cores), and a single go
+# build leaves cores idle while it waits on a module download, a link or the one package
+# everything else imports. So each job starts as soon as what it needs is done:
+#
+#   controller-gen → Gitea → race compile ─────────────────┐
+#   system packages → Kubernetes, etcd… → verify ─┬→ tests ┼→ race tests (beside the tests)
+#                                                  └→ golangci-lint (built and run beside them)
+#
+# The tests mostly wait (for an apiserver, a rollout, a timeout), so the race tests and lint
+# fill the cores they leave idle.
 #
 # go test runs without its vet step (-vet=off): golangci-lint's govet runs go vet's analyzers
 # on the same packages and their tests, and go test's vet would analyse every dependency
@@ -59,42 +62,58 @@ cpu_seconds() {
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($16 + $17) / hz }' "/proc/$ppid/stat"
 }
 
-# Lane two. Its output is shown when it is waited for.
-lane2() {
-  phase "lint tools" "$MAKE" --no-print-directory tools &&
-    phase gitea bash hack/gitea.sh &&
-    phase "race compile" go build -race $RACE_PACKAGES
+# Each job runs in the background, in a process group of its own (so cleanup stops all it
+# started), with its output in a log shown when it is waited for. The main shell only starts
+# jobs and waits on them, so each starts as soon as what it needs is done.
+start() {
+  local name=$1
+  shift
+  set -m
+  "$@" >"$logs/$name" 2>&1 &
+  pids+=("$!")
+  eval "pid_${name//-/_}=$!"
+  set +m
 }
-set -m # each background job in its own process group, so cleanup stops all it started
-lane2 >"$logs/lane2" 2>&1 &
-lane2_pid=$!
-pids+=("$lane2_pid")
-set +m
+finish() {
+  local name=$1 pid_var="pid_${1//-/_}" r=0
+  wait "${!pid_var}" || r=$?
+  cat "$logs/$name"
+  return "$r"
+}
 
-rc=0
-phase deps bash hack/install-test-deps.sh || rc=1
-((rc == 0)) && { phase testbin bash hack/testbin.sh -no-gitea || rc=1; }
-((rc == 0)) && { phase verify "$MAKE" --no-print-directory verify || rc=1; }
-((rc == 0)) && { phase lint "$MAKE" --no-print-directory lint || rc=1; }
-wait "$lane2_pid" || rc=1
-echo "--- lane two:"
-cat "$logs/lane2"
-((rc == 0)) || exit 1
+# forge: controller-gen (verify needs it), then Gitea (the forge tests need it). It needs only
+# Go, so it runs beside the system packages and the Kubernetes build.
+forge() { phase controller-gen "$MAKE" --no-print-directory controller-gen && phase gitea bash hack/gitea.sh; }
+start forge forge
+testbins() { phase deps bash hack/install-test-deps.sh && phase testbin bash hack/testbin.sh -no-gitea; }
+start testbin testbins
+finish forge || exit 1
+# The race-instrumented compile of RACE_PACKAGES: about 2,000 packages, built once Gitea is.
+start race-compile phase "race compile" go build -race $RACE_PACKAGES
+finish testbin || exit 1
+phase verify "$MAKE" --no-print-directory verify || exit 1
+# golangci-lint (built, then run) beside the tests, which mostly wait. Not beside verify: its
+# generate step rewrites the files golangci-lint would be reading.
+start lint phase lint "$MAKE" --no-print-directory lint
 
 flags=(-vet=off -parallel "$TEST_PARALLEL_TESTS" -timeout "$TEST_TIMEOUT" -count=1 -ldflags="$TEST_LDFLAGS")
-echo "go test -race -p $RACE_PARALLEL $RACE_PACKAGES (alongside; its output follows the first pass)"
-set -m
-phase "race tests" go test -race -p "$RACE_PARALLEL" "${flags[@]}" $GO_TEST_FLAGS $RACE_PACKAGES >"$logs/race" 2>&1 &
-race_pid=$!
-pids+=("$race_pid")
-set +m
-
 # The slow packages first: go test starts test binaries in the order given, and none of them
 # should start last and make the tail of the run.
 pkgs=$({ go list $SLOW_PACKAGES; go list ./...; } | awk '!seen[$0]++' | grep -vxF -f <(go list $RACE_ONLY))
 echo "go test -p $TEST_PARALLEL $SLOW_PACKAGES ./... (without $RACE_ONLY)"
-phase "tests" go test -p "$TEST_PARALLEL" "${flags[@]}" $GO_TEST_FLAGS $pkgs || rc=1
-wait "$race_pid" || rc=1
-echo "--- go test -race:"
-cat "$logs/race"
+start tests phase tests go test -p "$TEST_PARALLEL" "${flags[@]}" $GO_TEST_FLAGS $pkgs
+rc=0
+finish race-compile || rc=1
+if ((rc == 0)); then
+  echo "go test -race -p $RACE_PARALLEL $RACE_PACKAGES (alongside)"
+  start race phase "race tests" go test -race -p "$RACE_PARALLEL" "${flags[@]}" $GO_TEST_FLAGS $RACE_PACKAGES
+fi
+echo "--- go test:"
+finish tests || rc=1
+echo "--- golangci-lint:"
+finish lint || rc=1
+if [[ -n ${pid_race:-} ]]; then
+  echo "--- go test -race:"
+  finish race || rc=1
+fi
 exit "$rc"
