@@ -86,10 +86,9 @@ func TestControllerProcess(t *testing.T) {
 
 func buildLandfall(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "landfall")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	bin, err := cluster.LandfallBinary(t.TempDir())
 	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	return bin
 }

@@ -24,17 +24,6 @@ import (
 	"github.com/landfall-dev/landfall/test/ports"
 )
 
-// buildLandfall builds the landfall binary into dir.
-func buildLandfall(dir string) (string, error) {
-	bin := filepath.Join(dir, "landfall")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/landfall")
-	cmd.Dir = cluster.RepoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/landfall: %w\n%s", err, out)
-	}
-	return bin, nil
-}
-
 // controller is a landfall controller process running on this machine.
 type controller struct {
 	logPath string

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -49,16 +48,7 @@ var (
 
 // landfallBinary builds cmd/landfall once per package run: the tests run the real binary.
 func landfallBinary() (string, error) {
-	buildOnce.Do(func() {
-		binPath = filepath.Join(workDir, "landfall")
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", binPath, "./cmd/landfall")
-		cmd.Dir = cluster.RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/landfall: %w\n%s", err, out)
-		}
-	})
+	buildOnce.Do(func() { binPath, buildErr = cluster.LandfallBinary(workDir) })
 	return binPath, buildErr
 }
 
