@@ -28,11 +28,6 @@ TEST_TIMEOUT=${TEST_TIMEOUT:-40m}
 TEST_LDFLAGS=${TEST_LDFLAGS:--w}
 GO_TEST_FLAGS=${GO_TEST_FLAGS:-}
 MAKE=${MAKE:-make}
-# The Go garbage collector's target for the build phases. The compiler allocates much and lives
-# briefly: at GOGC=400 compiling ./render/... into an empty cache took 278 s of CPU instead of
-# 342 (and 0.8 GiB instead of 0.6 at most). The build cache does not key on GOGC, so the tests,
-# which run at the default (the memory-capped ones depend on it), reuse what it compiled.
-BUILD_GOGC=${BUILD_GOGC:-400}
 export CI=true
 
 logs=$(mktemp -d)
@@ -86,34 +81,33 @@ finish() {
   return "$r"
 }
 
-# build CMD…: runs CMD with the build phases' GOGC.
-build() { GOGC=$BUILD_GOGC "$@"; }
-
 # forge: controller-gen (verify needs it), then Gitea (the forge tests need it). It needs only
 # Go, so it runs beside the system packages and the Kubernetes build.
-forge() { phase controller-gen build "$MAKE" --no-print-directory controller-gen && phase gitea build bash hack/gitea.sh; }
+forge() { phase controller-gen "$MAKE" --no-print-directory controller-gen && phase gitea bash hack/gitea.sh; }
 start forge forge
-testbins() { phase deps bash hack/install-test-deps.sh && phase testbin build bash hack/testbin.sh -no-gitea; }
+testbins() { phase deps bash hack/install-test-deps.sh && phase testbin bash hack/testbin.sh -no-gitea; }
 start testbin testbins
 finish forge || exit 1
 # The race-instrumented compile of RACE_PACKAGES and their tests: about 2,000 packages, built
 # once Gitea is. go list -export compiles every package it lists, without linking.
-race_compile() { build go list -race -export -test -deps $RACE_PACKAGES >/dev/null; }
+race_compile() { go list -race -export -test -deps $RACE_PACKAGES >/dev/null; }
 start race-compile phase "race compile" race_compile
 finish testbin || exit 1
-phase verify build "$MAKE" --no-print-directory verify || exit 1
+phase verify "$MAKE" --no-print-directory verify || exit 1
 
 # The slow packages first: go test starts test binaries in the order given, and none of them
 # should start last and make the tail of the run.
 pkgs=$({ go list $SLOW_PACKAGES; go list ./...; } | awk '!seen[$0]++' | grep -vxF -f <(go list $RACE_ONLY))
-# The tests' packages, compiled at the build phases' GOGC, and the one landfall binary that
-# test/e2e, test/chart and cmd/landfall run (each would link its own).
-phase "test compile" build go list -export -test -deps $pkgs >/dev/null || exit 1
-phase "landfall binary" build go build -ldflags="-s -w" -o "$logs/landfall" ./cmd/landfall || exit 1
+# The tests' packages, compiled at full parallelism (go test -p 2 would compile two at a time
+# between running tests), and the one landfall binary that test/e2e, test/chart and
+# cmd/landfall run (each would link its own).
+test_compile() { go list -export -test -deps $pkgs >/dev/null; }
+phase "test compile" test_compile || exit 1
+phase "landfall binary" go build -ldflags="-s -w" -o "$logs/landfall" ./cmd/landfall || exit 1
 export LANDFALL_TEST_BINARY=$logs/landfall
 # golangci-lint (built, then run) beside the tests, which mostly wait. Not beside verify: its
 # generate step rewrites the files golangci-lint would be reading.
-start lint phase lint build "$MAKE" --no-print-directory lint
+start lint phase lint "$MAKE" --no-print-directory lint
 
 flags=(-vet=off -parallel "$TEST_PARALLEL_TESTS" -timeout "$TEST_TIMEOUT" -count=1 -ldflags="$TEST_LDFLAGS")
 echo "go test -p $TEST_PARALLEL $SLOW_PACKAGES ./... (without $RACE_ONLY)"
