@@ -39,8 +39,8 @@ SLOW_PACKAGES    ?= ./test/e2e ./test/chart ./cmd/landfall ./test/cluster
 RACE_PACKAGES    ?= ./controllers/... ./sync/source/... ./render/...
 RACE_ONLY        ?= ./controllers/... ./sync/source/chart/... ./render/confine ./render/decrypt ./render/manifest
 # Two race test binaries run at a time: the controllers' (the longest, about 7 minutes) and, one
-# after another, the rest. Their packages and dependencies are compiled before, by go build at
-# full parallelism while the test binaries build (hack/test.sh). One at a time, the race pass
+# after another, the rest. Their packages, tests and dependencies are compiled before, at full
+# parallelism, beside the Kubernetes build (go list -race -export, hack/test.sh). One at a time, the race pass
 # outlasted the main one by 2 minutes of a cold run, waiting more than computing.
 RACE_PARALLEL    ?= 2
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Raises the tool modules under test/tools that share most of their code with Landfall
 # (Kubernetes, etcd, kwok, the kustomize and helm CLIs, the registry, controller-gen, Gitea) to
-# the main module's version of every module both use, so that Go compiles each shared package (client-go, apimachinery, Helm, Kustomize…)
-# once for `make testbin` and `go test` alike: a package is reused from the build cache only
+# the main module's version of every module both use, so that Go compiles each shared package
+# (client-go, apimachinery, Helm, Kustomize…) once for `make testbin` and `go test` alike: a package is reused from the build cache only
 # when it and all it imports are the same versions, built with the same flags.
 #
 # A tool's own pins (its go.mod's direct requirements) are left as they are, and a tool

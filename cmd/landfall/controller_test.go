@@ -86,7 +86,7 @@ func TestControllerProcess(t *testing.T) {
 
 func buildLandfall(t *testing.T) string {
 	t.Helper()
-	bin, err := cluster.LandfallBinary(t.TempDir())
+	bin, err := cluster.LandfallBinary(t.Context(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

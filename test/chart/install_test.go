@@ -182,7 +182,7 @@ func startFixture(t *testing.T) *fixture {
 	f := &fixture{}
 	go func() {
 		var err error
-		f.landfall, err = cluster.LandfallBinary(t.TempDir())
+		f.landfall, err = cluster.LandfallBinary(t.Context(), t.TempDir())
 		built <- err
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -11,12 +11,13 @@ import (
 
 // BinaryEnv names a landfall binary already built from this tree: make test builds one for
 // the packages that run it (test/e2e, test/chart, cmd/landfall), instead of each linking its
-// own, and hands it to them in this variable.
+// own, and hands it to them in this variable. Unset, each builds its own.
 const BinaryEnv = "LANDFALL_TEST_BINARY"
 
-// LandfallBinary returns the landfall binary of BinaryEnv, or builds cmd/landfall into dir.
-// It is linked without symbol tables and debug information: tests read its logs, never debug it.
-func LandfallBinary(dir string) (string, error) {
+// LandfallBinary returns the landfall binary of BinaryEnv, or builds cmd/landfall into dir
+// (within 10 minutes, or until ctx ends). It is linked without symbol tables and debug
+// information: tests and the demo read its logs, never debug it.
+func LandfallBinary(ctx context.Context, dir string) (string, error) {
 	if bin := os.Getenv(BinaryEnv); bin != "" {
 		if _, err := os.Stat(bin); err != nil {
 			return "", fmt.Errorf("%s: %w", BinaryEnv, err)
@@ -24,7 +25,7 @@ func LandfallBinary(dir string) (string, error) {
 		return bin, nil
 	}
 	bin := filepath.Join(dir, "landfall")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "build", "-ldflags=-s -w", "-o", bin, "./cmd/landfall")
 	cmd.Dir = RepoRoot()

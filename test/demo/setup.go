@@ -29,11 +29,9 @@ func installCRDs(ctx context.Context, c *cluster.Cluster) (string, error) {
 // startController builds the landfall binary and runs it against the cluster until healthy;
 // it returns the process, the webhook receiver's address and the dashboard's.
 func startController(ctx context.Context, dir, kubeconfig string) (*exec.Cmd, string, string, error) {
-	bin := filepath.Join(dir, "landfall")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/landfall")
-	build.Dir = filepath.Join(cluster.RepoRoot())
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, "", "", fmt.Errorf("go build: %w\n%s", err, out)
+	bin, err := cluster.LandfallBinary(ctx, dir)
+	if err != nil {
+		return nil, "", "", err
 	}
 	probe, err := freeAddr()
 	if err != nil {

@@ -48,7 +48,7 @@ var (
 
 // landfallBinary builds cmd/landfall once per package run: the tests run the real binary.
 func landfallBinary() (string, error) {
-	buildOnce.Do(func() { binPath, buildErr = cluster.LandfallBinary(workDir) })
+	buildOnce.Do(func() { binPath, buildErr = cluster.LandfallBinary(context.Background(), workDir) })
 	return binPath, buildErr
 }
 
