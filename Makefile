@@ -24,20 +24,19 @@ TEST_PARALLEL    ?= 2
 TEST_PARALLEL_TESTS ?= 6
 TEST_TIMEOUT     ?= 40m
 GO_TEST_FLAGS    ?=
-# Test binaries are linked without DWARF (-w): a third less link CPU for each of the ~40 test
+# Test binaries are linked without DWARF or symbol table (-s -w): a third less link CPU for each of the ~40 test
 # binaries a run links, and nothing reads it (stack traces and race reports come from the
 # pclntab, which stays).
-TEST_LDFLAGS     ?= -w
+TEST_LDFLAGS     ?= -s -w
 # go test starts test binaries in the order it is given them: the longest go first, so that
 # none of them starts last and makes the tail of the run.
 SLOW_PACKAGES    ?= ./test/e2e ./test/chart ./cmd/landfall ./test/cluster
 # Packages with shared mutable state (the source cache, the render cache, webhooks, the
-# controllers) run under the race detector too, in a pass that runs alongside the first (the
+# controllers) run under the race detector, in a pass that runs alongside the first (the
 # tests mostly wait; the machine has the cores). The race detector cannot run under an
-# address-space cap, so the memory-capped tests (test/memcap) of sync/source and render run
-# in the first pass too; the packages without such tests run only under -race.
+# address-space cap, so the first pass runs only their memory-capped tests (test/memcap),
+# which are named ...Bounded... (go test -run Bounded).
 RACE_PACKAGES    ?= ./controllers/... ./sync/source/... ./render/...
-RACE_ONLY        ?= ./controllers/... ./sync/source/chart/... ./render/confine ./render/decrypt ./render/manifest
 # Two race test binaries run at a time: the controllers' (the longest, about 7 minutes) and, one
 # after another, the rest. Their packages, tests and dependencies are compiled before, at full
 # parallelism, beside the Kubernetes build (go list -race -export, hack/test.sh). One at a time, the race pass
@@ -101,7 +100,7 @@ gitea: ## Build only Gitea (the forge tests' Git forge) into $LANDFALL_TESTBIN; 
 .PHONY: test
 # No separate go vet: golangci-lint's govet runs the analyzers go vet runs by default.
 test: ## Run every test (unit, envtest, full cluster) after deps, testbin, verify and lint; RACE_PACKAGES under -race. CI=true: missing tools fail, never skip.
-	RACE_PACKAGES="$(RACE_PACKAGES)" RACE_ONLY="$(RACE_ONLY)" SLOW_PACKAGES="$(SLOW_PACKAGES)" \
+	RACE_PACKAGES="$(RACE_PACKAGES)" SLOW_PACKAGES="$(SLOW_PACKAGES)" \
 	  TEST_PARALLEL=$(TEST_PARALLEL) TEST_PARALLEL_TESTS=$(TEST_PARALLEL_TESTS) RACE_PARALLEL=$(RACE_PARALLEL) \
 	  TEST_TIMEOUT=$(TEST_TIMEOUT) TEST_LDFLAGS="$(TEST_LDFLAGS)" GO_TEST_FLAGS="$(GO_TEST_FLAGS)" MAKE="$(MAKE)" \
 	  bash hack/test.sh

@@ -7,6 +7,7 @@
 #
 #   controller-gen → Gitea → race compile ────────────────────────────────┐
 #   system packages → Kubernetes, etcd… → verify → test compile ─┬→ tests ┼→ race tests
+#                                                                  ├→ bounded tests
 #                                                                  └→ golangci-lint
 #
 # The tests mostly wait (for an apiserver, a rollout, a timeout), so the race tests and lint
@@ -20,12 +21,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-: "${RACE_PACKAGES:?}" "${RACE_ONLY:?}" "${SLOW_PACKAGES:?}"
+: "${RACE_PACKAGES:?}" "${SLOW_PACKAGES:?}"
 TEST_PARALLEL=${TEST_PARALLEL:-2}
 TEST_PARALLEL_TESTS=${TEST_PARALLEL_TESTS:-6}
 RACE_PARALLEL=${RACE_PARALLEL:-2}
 TEST_TIMEOUT=${TEST_TIMEOUT:-40m}
-TEST_LDFLAGS=${TEST_LDFLAGS:--w}
+TEST_LDFLAGS=${TEST_LDFLAGS:--s -w}
 GO_TEST_FLAGS=${GO_TEST_FLAGS:-}
 MAKE=${MAKE:-make}
 export CI=true
@@ -96,12 +97,16 @@ finish testbin || exit 1
 phase verify "$MAKE" --no-print-directory verify || exit 1
 
 # The slow packages first: go test starts test binaries in the order given, and none of them
-# should start last and make the tail of the run.
-pkgs=$({ go list $SLOW_PACKAGES; go list ./...; } | awk '!seen[$0]++' | grep -vxF -f <(go list $RACE_ONLY))
+# should start last and make the tail of the run. RACE_PACKAGES run under -race; of them, this
+# pass runs only the memory-capped tests (named ...Bounded..., test/memcap), which cannot run
+# under the race detector, in the packages that have them.
+pkgs=$({ go list $SLOW_PACKAGES; go list ./...; } | awk '!seen[$0]++' | grep -vxF -f <(go list $RACE_PACKAGES))
+bounded=$(go list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' $RACE_PACKAGES |
+  awk '/ github.com\/landfall-dev\/landfall\/test\/memcap( |$)/ {print $1}')
 # The tests' packages, compiled at full parallelism (go test -p 2 would compile two at a time
 # between running tests), and the one landfall binary that test/e2e, test/chart and
 # cmd/landfall run (each would link its own).
-test_compile() { go list -export -test -deps $pkgs >/dev/null; }
+test_compile() { go list -export -test -deps $pkgs $bounded >/dev/null; }
 phase "test compile" test_compile || exit 1
 phase "landfall binary" go build -ldflags="-s -w" -o "$logs/landfall" ./cmd/landfall || exit 1
 export LANDFALL_TEST_BINARY=$logs/landfall
@@ -110,8 +115,10 @@ export LANDFALL_TEST_BINARY=$logs/landfall
 start lint phase lint "$MAKE" --no-print-directory lint
 
 flags=(-vet=off -parallel "$TEST_PARALLEL_TESTS" -timeout "$TEST_TIMEOUT" -count=1 -ldflags="$TEST_LDFLAGS")
-echo "go test -p $TEST_PARALLEL $SLOW_PACKAGES ./... (without $RACE_ONLY)"
+echo "go test -p $TEST_PARALLEL $SLOW_PACKAGES ./... (without $RACE_PACKAGES)"
 start tests phase tests go test -p "$TEST_PARALLEL" "${flags[@]}" $GO_TEST_FLAGS $pkgs
+echo "go test -run Bounded" $bounded
+start bounded phase "bounded tests" go test -run Bounded -p 1 "${flags[@]}" $GO_TEST_FLAGS $bounded
 rc=0
 finish race-compile || rc=1
 if ((rc == 0)); then
@@ -120,6 +127,8 @@ if ((rc == 0)); then
 fi
 echo "--- go test:"
 finish tests || rc=1
+echo "--- go test -run Bounded:"
+finish bounded || rc=1
 echo "--- golangci-lint:"
 finish lint || rc=1
 if [[ -n ${pid_race:-} ]]; then

@@ -8,7 +8,7 @@ import (
 	"github.com/landfall-dev/landfall/test/memcap"
 )
 
-func TestSetValuesWithLargeListIndexesAreRefusedBeforeParsing(t *testing.T) {
+func TestSetValuesListIndexesAreBoundedBeforeParsing(t *testing.T) {
 	if memcap.Run(t, memcap.Limits{AddressSpace: 3 << 30, PeakRSS: 128 << 20}) {
 		return
 	}

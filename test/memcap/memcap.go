@@ -3,7 +3,10 @@
 // dies with "out of memory") instead of taking the machine down. The child reports its
 // peak resident memory, which the parent checks against a budget.
 //
-//	func TestHugeInput(t *testing.T) {
+// A test that uses it is named ...Bounded... (TestHugeInputIsBounded): make test runs the race
+// packages without -race only for their memory-capped tests, selected by that word.
+//
+//	func TestHugeInputIsBounded(t *testing.T) {
 //		if memcap.Run(t, memcap.Limits{AddressSpace: 2 << 30, PeakRSS: 300 << 20}) {
 //			return // the parent: the child ran the body below and passed
 //		}
@@ -34,6 +37,9 @@ type Limits struct {
 	PeakRSS int64
 }
 
+// Selector is the word in the name of every memory-capped test (go test -run Bounded).
+const Selector = "Bounded"
+
 const (
 	envChild  = "LANDFALL_MEMCAP_CHILD"
 	peakLabel = "memcap-peak-rss-bytes="
@@ -45,6 +51,9 @@ const (
 // then runs the test body.
 func Run(t *testing.T, lim Limits) bool {
 	t.Helper()
+	if top, _, _ := strings.Cut(t.Name(), "/"); !strings.Contains(top, Selector) {
+		t.Fatalf("memcap: %s runs under a memory cap, so its name must contain %q: make test runs the race packages' capped tests without -race by that word", top, Selector)
+	}
 	if sandbox.RaceEnabled {
 		t.Skip("the race detector maps more address space than any cap allows; make test runs this test in its pass without -race")
 	}

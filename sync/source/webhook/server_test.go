@@ -78,7 +78,7 @@ func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
 // A sender declaring and streaming 4 GiB is answered 413 after the first MiB; the rest is
 // never read, and the receiver's memory stays flat.
-func TestOversizedBodyIsCutWhileRead(t *testing.T) {
+func TestOversizedBodyIsBoundedWhileRead(t *testing.T) {
 	if memcap.Run(t, memcap.Limits{AddressSpace: 2 << 30, PeakRSS: 64 << 20}) {
 		return
 	}
