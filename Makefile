@@ -24,9 +24,9 @@ TEST_PARALLEL    ?= 2
 TEST_PARALLEL_TESTS ?= 6
 TEST_TIMEOUT     ?= 40m
 GO_TEST_FLAGS    ?=
-# Test binaries are linked without DWARF or symbol table (-s -w): a third less link CPU for each of the ~40 test
-# binaries a run links, and nothing reads it (stack traces and race reports come from the
-# pclntab, which stays).
+# Test binaries are linked without DWARF (-w: a third less link CPU for each of the ~40 test
+# binaries a run links) or symbol table (-s); nothing reads them (stack traces and race
+# reports come from the pclntab, which stays).
 TEST_LDFLAGS     ?= -s -w
 # go test starts test binaries in the order it is given them: the longest go first, so that
 # none of them starts last and makes the tail of the run.

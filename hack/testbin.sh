@@ -55,8 +55,9 @@ for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ldf+=" -X $p.gitTreeState=clean -X $p.buildDate=2026-10-27T00:00:00Z"
 done
 # The Kubernetes packages that only kube-controller-manager and kube-scheduler link (about 260,
-# 230 s of CPU; none shared with Landfall, which never imports k8s.io/kubernetes) are compiled
-# without optimisation or inlining, a quarter faster: their loops reconcile a few test objects.
+# 230 s of compile; none shared with Landfall, which never imports k8s.io/kubernetes) are
+# compiled without optimisation or inlining, as Gitea's are (hack/gitea.sh: a quarter faster
+# there): their loops reconcile a few test objects.
 # kube-apiserver, which serves every request of the tests, and every shared package keep the
 # default flags.
 # The list is kept beside the stamps, by the module's go.sum: listing takes seconds.
