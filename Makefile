@@ -34,8 +34,11 @@ SLOW_PACKAGES    ?= ./test/e2e ./test/chart ./cmd/landfall ./test/cluster
 # Packages with shared mutable state (the source cache, the render cache, webhooks, the
 # controllers) run under the race detector, in a pass that runs alongside the first (the
 # tests mostly wait; the machine has the cores). The race detector cannot run under an
-# address-space cap, so the first pass runs only their memory-capped tests (test/memcap),
-# which are named ...Bounded... (go test -run Bounded).
+# address-space cap, so a pass without -race runs their memory-capped tests (test/memcap),
+# which are named ...Bounded... (go test -run Bounded), and the tests of their files built
+# only without it (//go:build !race: the SOPS tests, which link the sops library's cloud key
+# services). A package of these that links SOPS itself (render/decrypt/sopsfile) runs in the
+# first pass.
 RACE_PACKAGES    ?= ./controllers/... ./sync/source/... ./render/...
 # Two race test binaries run at a time: the controllers' (the longest, about 7 minutes) and, one
 # after another, the rest. Their packages, tests and dependencies are compiled before, at full

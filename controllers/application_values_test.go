@@ -165,3 +165,17 @@ func assertNotShown(g Gomega, f *fixture, values ...string) {
 		g.Expect(managerLog.String()).NotTo(ContainSubstring(v), "log")
 	}
 }
+
+func dbPassword(g Gomega, ns string) string {
+	sec := &corev1.Secret{}
+	g.Expect(k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "db"}, sec)).To(Succeed())
+	return string(sec.Data["password"])
+}
+
+// notReady checks that Ready is False for reason, its message saying text.
+func notReady(g Gomega, f *fixture, reason, text string) {
+	ready := readyCondition(g, f)
+	g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+	g.Expect(ready.Reason).To(Equal(reason))
+	g.Expect(ready.Message).To(ContainSubstring(text))
+}

@@ -1,3 +1,8 @@
+//go:build !race
+
+// SOPS under the race detector would instrument the clients of every cloud key service the
+// sops library links: these run without it (see controllers/application_sops_test.go).
+
 package render
 
 import (
@@ -8,16 +13,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"filippo.io/age"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/landfall-dev/landfall/render/decrypt"
-	"github.com/landfall-dev/landfall/sandbox"
+	"github.com/landfall-dev/landfall/render/decrypt/sopsfile"
 )
-
-const dbPassword = "correct-horse-battery-staple"
 
 func ageKey(t testing.TB) (*decrypt.Keys, string) {
 	t.Helper()
@@ -34,7 +36,7 @@ func ageKey(t testing.TB) (*decrypt.Keys, string) {
 
 func writeEncrypted(t *testing.T, path, clear, recipient, regex string) {
 	t.Helper()
-	enc, err := decrypt.Encrypt(path, []byte(clear), []string{recipient}, decrypt.EncryptOptions{EncryptedRegex: regex})
+	enc, err := sopsfile.Encrypt(path, []byte(clear), []string{recipient}, sopsfile.EncryptOptions{EncryptedRegex: regex})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,10 +72,6 @@ generatorOptions: {disableNameSuffixHash: true}
 		"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: {{ .Values.db.password | quote }}\n")
 	writeEncrypted(t, filepath.Join(root, "chart/values-secret.yaml"), "db:\n  password: "+dbPassword+"\n", recipient, "")
 	return root
-}
-
-func engines(t *testing.T) map[string]*Engine {
-	return map[string]*Engine{"in-process": New(), "sandboxed": sandboxed(t, sandbox.Config{Timeout: 2 * time.Minute})}
 }
 
 func TestSOPSDecryptedInMemory(t *testing.T) {
@@ -134,15 +132,6 @@ func stringData(objs []*unstructured.Unstructured, name string) string {
 	}
 	v, _, _ := unstructured.NestedString(o.Object, "stringData", "password")
 	return v
-}
-
-func find(objs []*unstructured.Unstructured, name string) *unstructured.Unstructured {
-	for _, o := range objs {
-		if o.GetName() == name {
-			return o
-		}
-	}
-	return &unstructured.Unstructured{Object: map[string]any{}}
 }
 
 func TestSOPSRefusals(t *testing.T) {

@@ -7,7 +7,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/landfall-dev/landfall/sandbox"
 )
+
+// dbPassword is the secret value of the tests that check secrets stay out of messages.
+const dbPassword = "correct-horse-battery-staple"
 
 // TestValuesFromOrder: chart defaults < values files < valuesFrom layers in order < inline
 // values, maps merged key by key; the string values of a Secret's layer are Sensitive, and
@@ -81,4 +89,18 @@ func TestValuesFromMaskedInFail(t *testing.T) {
 			}
 		})
 	}
+}
+
+// engines are the two ways a render runs: in this process, and in a capped child.
+func engines(t *testing.T) map[string]*Engine {
+	return map[string]*Engine{"in-process": New(), "sandboxed": sandboxed(t, sandbox.Config{Timeout: 2 * time.Minute})}
+}
+
+func find(objs []*unstructured.Unstructured, name string) *unstructured.Unstructured {
+	for _, o := range objs {
+		if o.GetName() == name {
+			return o
+		}
+	}
+	return &unstructured.Unstructured{Object: map[string]any{}}
 }

@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
-	"github.com/landfall-dev/landfall/render/decrypt"
+	"github.com/landfall-dev/landfall/render/decrypt/sopsfile"
 	"github.com/landfall-dev/landfall/test/gitserver"
 )
 
@@ -26,8 +26,8 @@ func TestDiffMasksDecryptedValues(t *testing.T) {
 	id, err := age.GenerateX25519Identity()
 	g.Expect(err).NotTo(HaveOccurred())
 	const apiKey = "api-key-from-sops-1234"
-	cm, err := decrypt.Encrypt("cm.enc.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keys}\ndata: {key: "+apiKey+"}\n"),
-		[]string{id.Recipient().String()}, decrypt.EncryptOptions{EncryptedRegex: "^data$"})
+	cm, err := sopsfile.Encrypt("cm.enc.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keys}\ndata: {key: "+apiKey+"}\n"),
+		[]string{id.Recipient().String()}, sopsfile.EncryptOptions{EncryptedRegex: "^data$"})
 	g.Expect(err).NotTo(HaveOccurred())
 	const ns = "sops-diff"
 	srv := gitserver.New(t, gitserver.Options{})

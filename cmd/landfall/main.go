@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"github.com/landfall-dev/landfall/render"
+	// The SOPS reader: without it, every SOPS-encrypted file is refused (see render/decrypt).
+	_ "github.com/landfall-dev/landfall/render/decrypt/sopsfile"
 	"github.com/landfall-dev/landfall/sandbox"
 )
 

@@ -10,6 +10,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/landfall-dev/landfall/render/decrypt"
+	"github.com/landfall-dev/landfall/render/decrypt/sopsfile"
 )
 
 // A developer checks a change to SOPS-encrypted files: without a key the render fails
@@ -33,13 +34,13 @@ func TestRenderSOPS(t *testing.T) {
 	}
 	write(keyFile, []byte(id.String()+"\n"))
 	const password, apiKey = "correct-horse-battery", "api-key-in-a-configmap"
-	secret, err := decrypt.Encrypt("secret.enc.yaml", []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: "+password+"\n"),
-		[]string{id.Recipient().String()}, decrypt.EncryptOptions{EncryptedRegex: "^(data|stringData)$"})
+	secret, err := sopsfile.Encrypt("secret.enc.yaml", []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: "+password+"\n"),
+		[]string{id.Recipient().String()}, sopsfile.EncryptOptions{EncryptedRegex: "^(data|stringData)$"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cm, err := decrypt.Encrypt("cm.enc.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  key: "+apiKey+"\n"),
-		[]string{id.Recipient().String()}, decrypt.EncryptOptions{EncryptedRegex: "^data$"})
+	cm, err := sopsfile.Encrypt("cm.enc.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  key: "+apiKey+"\n"),
+		[]string{id.Recipient().String()}, sopsfile.EncryptOptions{EncryptedRegex: "^data$"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,12 +58,19 @@ func Redact(msg string, values []string) string {
 	if len(values) == 0 {
 		return msg
 	}
+	for _, v := range Sensitive(values) {
+		msg = strings.ReplaceAll(msg, v, Masked)
+	}
+	return msg
+}
+
+// Sensitive returns the values as Redact masks them: each, the decoded form of those that are
+// base64 (a Secret's data) and the lines of those of several lines, without the ones too short
+// to mask, longest first.
+func Sensitive(values []string) []string {
 	seen := map[string]bool{}
 	for _, v := range values {
 		addValue(seen, v)
 	}
-	for _, v := range sortedValues(seen) {
-		msg = strings.ReplaceAll(msg, v, Masked)
-	}
-	return msg
+	return sortedValues(seen)
 }

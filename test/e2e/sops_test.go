@@ -22,7 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
-	"github.com/landfall-dev/landfall/render/decrypt"
+	"github.com/landfall-dev/landfall/render/decrypt/sopsfile"
 )
 
 // The clear values of the test: each must reach the cluster's objects and nothing else.
@@ -73,7 +73,7 @@ func ageIdentity(tb testing.TB) (identity, recipient string) {
 // sopsFile encrypts clear for recipient as `sops --encrypt` would; regex "" encrypts every value.
 func sopsFile(tb testing.TB, name, clear, recipient, regex string) string {
 	tb.Helper()
-	enc, err := decrypt.Encrypt(name, []byte(clear), []string{recipient}, decrypt.EncryptOptions{EncryptedRegex: regex})
+	enc, err := sopsfile.Encrypt(name, []byte(clear), []string{recipient}, sopsfile.EncryptOptions{EncryptedRegex: regex})
 	must(tb, err)
 	return string(enc)
 }

@@ -30,6 +30,7 @@ import (
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 	"github.com/landfall-dev/landfall/render"
 	"github.com/landfall-dev/landfall/render/decrypt"
+	_ "github.com/landfall-dev/landfall/render/decrypt/sopsfile" // the examples hold SOPS files
 	"github.com/landfall-dev/landfall/test/cluster"
 	"github.com/landfall-dev/landfall/test/testbin"
 )
