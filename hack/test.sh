@@ -111,7 +111,7 @@ bounded=$(go list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImp
   awk '/ github.com\/landfall-dev\/landfall\/test\/memcap( |$)/ {print $1}')
 norace_files=$(go list -f '{{$d := .Dir}}{{range .TestGoFiles}}{{$d}}/{{.}} {{end}}{{range .XTestGoFiles}}{{$d}}/{{.}} {{end}}' $race |
   xargs -r grep -lx '//go:build !race' || true)
-norace_pkgs=$(for f in $norace_files; do dirname "$f"; done | sort -u | xargs -r -I{} go list {})
+norace_pkgs=$(for f in $norace_files; do dirname "$f"; done | sort -u | xargs -r go list)
 norace_tests=$(grep -ho '^func Test[A-Za-z0-9_]*' $norace_files /dev/null | cut -d' ' -f2 | paste -sd'|')
 norace=$(printf '%s\n' $bounded $norace_pkgs | sort -u)
 norace_run="Bounded${norace_tests:+|^($norace_tests)\$}"
