@@ -1,7 +1,8 @@
-// Package sandbox runs one step of this binary in a child process whose memory and time
-// are capped, for work whose cost the input decides and that Go cannot interrupt (a Helm
+// Package sandbox runs steps of this binary in child processes whose memory and time are
+// capped, for work whose cost the input decides and that Go cannot interrupt (a Helm
 // template that builds a huge string). The child is the running binary itself: its main
-// calls Main first, which serves the step and exits when the process is a child.
+// calls Main first, which serves requests and exits when the process is a child. A child
+// serves one request at a time and many in its life, so a request costs no process start.
 //
 // Only the parent's own executable is started, never another program. The child caps its
 // address space (RLIMIT_AS) before it reads any untrusted input and is killed, by its PID,
@@ -14,14 +15,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
-	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -47,10 +46,14 @@ type Config struct {
 	Command []string
 	// MaxMemory is the address space one child may add to what it starts with.
 	MaxMemory int64
-	// Timeout bounds one child.
+	// Timeout bounds one request.
 	Timeout time.Duration
 	// MaxConcurrent bounds the children running at once, and so their memory together.
 	MaxConcurrent int
+	// MaxUses is how many requests one child serves before it is replaced.
+	MaxUses int
+	// IdleTimeout is how long a child waits for its next request before it is stopped.
+	IdleTimeout time.Duration
 }
 
 // Defaults.
@@ -58,31 +61,36 @@ const (
 	DefaultMaxMemory     int64 = 320 << 20
 	DefaultTimeout             = time.Minute
 	DefaultMaxConcurrent       = 2
+	DefaultMaxUses             = 100
+	DefaultIdleTimeout         = 30 * time.Second
 )
 
 const (
 	envChild  = "LANDFALL_SANDBOX"
 	envMemory = "LANDFALL_SANDBOX_MEMORY"
+	envUses   = "LANDFALL_SANDBOX_USES"
 )
 
-// Runner starts children. It is safe for concurrent use.
+// Runner keeps up to MaxConcurrent children, each serving one request at a time: a request
+// goes to an idle child, or to a new one. A child that fails, runs over a limit or is
+// cancelled is killed and never used again; one that served MaxUses requests, or whose
+// memory grew past half of MaxMemory, exits after its answer; one idle for IdleTimeout is
+// stopped. It is safe for concurrent use.
 type Runner struct {
 	cfg     Config
 	slots   chan struct{}
 	peakRSS atomic.Int64
+
+	mu     sync.Mutex
+	idle   []*worker
+	closed bool
 }
 
-// PeakChildRSS returns the largest peak resident memory of any child that ended so far.
+// PeakChildRSS returns the largest peak resident memory any child reported so far.
 func (r *Runner) PeakChildRSS() int64 { return r.peakRSS.Load() }
 
-func (r *Runner) notePeak(st *os.ProcessState) {
-	if st == nil {
-		return
-	}
-	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
-		rss := ru.Maxrss << 10 // kilobytes on Linux
-		for old := r.peakRSS.Load(); rss > old && !r.peakRSS.CompareAndSwap(old, rss); old = r.peakRSS.Load() {
-		}
+func (r *Runner) notePeak(rss int64) {
+	for old := r.peakRSS.Load(); rss > old && !r.peakRSS.CompareAndSwap(old, rss); old = r.peakRSS.Load() {
 	}
 }
 
@@ -94,6 +102,8 @@ func New(cfg Config) (*Runner, error) {
 	cfg.MaxMemory = orDefault(cfg.MaxMemory, DefaultMaxMemory)
 	cfg.Timeout = orDefault(cfg.Timeout, DefaultTimeout)
 	cfg.MaxConcurrent = orDefault(cfg.MaxConcurrent, DefaultMaxConcurrent)
+	cfg.MaxUses = orDefault(cfg.MaxUses, DefaultMaxUses)
+	cfg.IdleTimeout = orDefault(cfg.IdleTimeout, DefaultIdleTimeout)
 	return &Runner{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent)}, nil
 }
 
@@ -104,8 +114,7 @@ func orDefault[T int | int64 | time.Duration](v, def T) T {
 	return v
 }
 
-// Run starts a child with request on its standard input and returns what it wrote to its
-// standard output, at most maxOutput bytes.
+// Run hands request to a child and returns its answer, at most maxOutput bytes.
 func (r *Runner) Run(ctx context.Context, request []byte, maxOutput int64) ([]byte, error) {
 	if os.Getenv(envChild) != "" {
 		// A child whose main did not call Main would start children of its own.
@@ -117,88 +126,91 @@ func (r *Runner) Run(ctx context.Context, request []byte, maxOutput int64) ([]by
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	w, err := r.take()
+	if err != nil {
+		return nil, err
+	}
 	runCtx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(runCtx, r.cfg.Command[0], r.cfg.Command[1:]...)
-	cmd.Env = append(os.Environ(), envChild+"=1", envMemory+"="+strconv.FormatInt(r.cfg.MaxMemory, 10))
-	cmd.Stdin = bytes.NewReader(request)
-	stdout, stderr := &capped{max: maxOutput}, &capped{max: 16 << 10}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.WaitDelay = 5 * time.Second
-	err := cmd.Run() // CommandContext kills the child at the timeout
-	r.notePeak(cmd.ProcessState)
+	h, out, err := w.call(runCtx, request, maxOutput)
+	r.notePeak(h.peakRSS)
+	switch {
+	case err == nil && h.status&statusRetiring == 0:
+		r.put(w)
+	case err == nil:
+		w.close()
+	default:
+		w.kill()
+	}
 	switch {
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
 	case runCtx.Err() != nil:
 		return nil, overLimit("did not finish within %s (the timeout)", r.cfg.Timeout)
-	case err != nil && outOfMemory(stderr.String()):
-		return nil, overLimit("needed more than %d MiB of memory (the memory limit)", r.cfg.MaxMemory>>20)
-	case stdout.over:
+	case errors.Is(err, errOutput):
 		return nil, overLimit("wrote more than %d bytes of output", maxOutput)
 	case err != nil:
-		return nil, fmt.Errorf("sandbox child: %w: %s", err, firstLine(stderr.String()))
+		return nil, w.crash(r.cfg.MaxMemory)
+	case h.status&^statusRetiring == statusFailed:
+		return nil, fmt.Errorf("sandbox child: %s", firstLine(string(out)))
 	}
-	return stdout.Bytes(), nil
+	return out, nil
+}
+
+// take returns an idle child that is still running, or starts one.
+func (r *Runner) take() (*worker, error) {
+	r.mu.Lock()
+	for len(r.idle) > 0 {
+		w := r.idle[len(r.idle)-1]
+		r.idle = r.idle[:len(r.idle)-1]
+		w.idle.Stop()
+		if w.alive() {
+			r.mu.Unlock()
+			return w, nil
+		}
+		go w.kill() // exited while idle (killed from outside): its pipes are closed here
+	}
+	r.mu.Unlock()
+	return r.startWorker()
+}
+
+// put keeps w for the next request, and stops it once it has been idle too long.
+func (r *Runner) put(w *worker) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		go w.close()
+		return
+	}
+	r.idle = append(r.idle, w)
+	w.idle = time.AfterFunc(r.cfg.IdleTimeout, func() {
+		r.mu.Lock()
+		i := slices.Index(r.idle, w)
+		if i >= 0 {
+			r.idle = slices.Delete(r.idle, i, i+1)
+		}
+		r.mu.Unlock()
+		if i >= 0 {
+			w.close()
+		}
+	})
+}
+
+// Close stops the idle children and those still serving once they answer.
+func (r *Runner) Close() {
+	r.mu.Lock()
+	idle := r.idle
+	r.idle, r.closed = nil, true
+	r.mu.Unlock()
+	for _, w := range idle {
+		w.idle.Stop()
+		w.close()
+	}
 }
 
 func outOfMemory(stderr string) bool {
 	return strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory") ||
 		strings.Contains(stderr, "failed to create new OS thread")
-}
-
-// Main serves one request with serve and exits when this process is a child, and returns
-// at once otherwise. Call it first in main, and in TestMain of tests whose Runner starts
-// the test binary.
-func Main(serve func(in io.Reader, out io.Writer) error) {
-	if os.Getenv(envChild) == "" {
-		return
-	}
-	os.Exit(child(serve))
-}
-
-func child(serve func(in io.Reader, out io.Writer) error) int {
-	max, err := strconv.ParseInt(os.Getenv(envMemory), 10, 64)
-	if err == nil {
-		err = capMemory(max)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sandbox: capping memory:", err)
-		return 2
-	}
-	out := bufio.NewWriter(os.Stdout)
-	if err := serve(os.Stdin, out); err != nil {
-		fmt.Fprintln(os.Stderr, "sandbox:", err)
-		return 2
-	}
-	if err := out.Flush(); err != nil {
-		fmt.Fprintln(os.Stderr, "sandbox: writing the answer:", err)
-		return 2
-	}
-	return 0
-}
-
-// capMemory lets the process map at most max bytes more than it has mapped now (the Go
-// runtime reserves address space at start), and makes the collector work hard before.
-func capMemory(max int64) error {
-	if RaceEnabled {
-		go watchMemory(max)
-		return nil
-	}
-	vsz, err := StatusBytes("VmSize")
-	if err != nil {
-		return err
-	}
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_AS, &rl); err != nil {
-		return err
-	}
-	rl.Cur = min(uint64(vsz+max), rl.Max)
-	if err := syscall.Setrlimit(syscall.RLIMIT_AS, &rl); err != nil {
-		return err
-	}
-	debug.SetMemoryLimit(max * 3 / 4)
-	return nil
 }
 
 // StatusBytes returns a memory field of /proc/self/status ("VmSize", "VmHWM") in bytes.
