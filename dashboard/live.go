@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	toolscache "k8s.io/client-go/tools/cache"
@@ -22,31 +23,49 @@ type change struct {
 	Name      string `json:"name"`
 }
 
+// covers reports whether a stream opened for scope (?resource=&namespace=&name=, each
+// optional, as a page asks for what it shows) carries c.
+func (scope change) covers(c change) bool {
+	return (scope.Resource == "" || scope.Resource == c.Resource) &&
+		(scope.Namespace == "" || scope.Namespace == c.Namespace) && (scope.Name == "" || scope.Name == c.Name)
+}
+
 // hub fans informer events out to the connected browsers. Each subscriber has a small
 // buffer; one that does not keep up loses changes and is told to reload everything,
 // so a slow browser never holds the informers back.
 type hub struct {
 	mu   sync.Mutex
-	subs map[chan change]struct{}
+	subs map[*subscriber]struct{}
 	// published counts the changes fanned out, for the benchmark.
 	published uint64
 }
 
-const subscriberBuffer = 64
-
-func newHub() *hub { return &hub{subs: map[chan change]struct{}{}} }
-
-func (h *hub) subscribe() chan change {
-	ch := make(chan change, subscriberBuffer)
-	h.mu.Lock()
-	h.subs[ch] = struct{}{}
-	h.mu.Unlock()
-	return ch
+// subscriber is one browser's stream. lost is set when a change did not fit in ch: the
+// browser can no longer know what changed and must reload what it shows.
+type subscriber struct {
+	scope change // what the stream carries (see covers)
+	ch    chan change
+	lost  atomic.Bool
 }
 
-func (h *hub) unsubscribe(ch chan change) {
+// resync reports, once per overflow, that changes were lost before this one.
+func (s *subscriber) resync() bool { return s.lost.Swap(false) }
+
+const subscriberBuffer = 64
+
+func newHub() *hub { return &hub{subs: map[*subscriber]struct{}{}} }
+
+func (h *hub) subscribe(scope change) *subscriber {
+	s := &subscriber{scope: scope, ch: make(chan change, subscriberBuffer)}
 	h.mu.Lock()
-	delete(h.subs, ch)
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+func (h *hub) unsubscribe(s *subscriber) {
+	h.mu.Lock()
+	delete(h.subs, s)
 	h.mu.Unlock()
 }
 
@@ -54,10 +73,14 @@ func (h *hub) publish(c change) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.published++
-	for ch := range h.subs {
+	for s := range h.subs {
+		if !s.scope.covers(c) {
+			continue
+		}
 		select {
-		case ch <- c:
+		case s.ch <- c:
 		default: // full: the subscriber reloads when it catches up (see events)
+			s.lost.Store(true)
 		}
 	}
 }
@@ -96,16 +119,18 @@ func (h *hub) watch(ctx context.Context, c cache.Cache) error {
 	return nil
 }
 
-// events streams the changes the user may see as server-sent events. The page then
-// fetches its own fresh HTML from this server's caches: no browser polls the apiserver.
+// events streams the changes the user may see, within the scope the page asks for, as
+// server-sent events. The page then fetches its own fresh HTML from this server's caches:
+// no browser polls the apiserver.
 func (s *Server) events(w http.ResponseWriter, r *request) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
 		return
 	}
-	ch := s.hub.subscribe()
-	defer s.hub.unsubscribe(ch)
+	scope := change{Resource: r.URL.Query().Get("resource"), Namespace: r.URL.Query().Get("namespace"), Name: r.URL.Query().Get("name")}
+	sub := s.hub.subscribe(scope)
+	defer s.hub.unsubscribe(sub)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("X-Accel-Buffering", "no") // nginx ingress: do not buffer the stream
 	fmt.Fprint(w, "retry: 2000\n: connected\n\n")
@@ -127,13 +152,18 @@ func (s *Server) events(w http.ResponseWriter, r *request) {
 		case <-keepalive.C:
 			fmt.Fprint(w, ": keepalive\n\n")
 			flusher.Flush()
-		case c := <-ch:
+		case c := <-sub.ch:
+			if sub.resync() {
+				// Changes were dropped while this stream lagged (a full buffer is only
+				// ever drained here, so the flag is seen soon): the page reloads all.
+				fmt.Fprint(w, "event: resync\ndata: {}\n\n")
+			}
 			if ok, err := s.auth.may(r.Context(), r.user, Access{Verb: "get", Resource: c.Resource, Namespace: c.Namespace, Name: c.Name}); err != nil || !ok {
 				continue
 			}
 			b, _ := json.Marshal(c)
 			fmt.Fprintf(w, "event: change\ndata: %s\n\n", b)
-			if len(ch) == 0 {
+			if len(sub.ch) == 0 {
 				flusher.Flush()
 			}
 		}
@@ -145,8 +175,8 @@ func (s *Server) events(w http.ResponseWriter, r *request) {
 func (h *hub) full() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for ch := range h.subs {
-		if len(ch) == cap(ch) {
+	for s := range h.subs {
+		if len(s.ch) == cap(s.ch) {
 			return true
 		}
 	}

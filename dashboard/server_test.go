@@ -206,3 +206,41 @@ func TestLiveStreamIsFiltered(t *testing.T) {
 	}
 	t.Fatalf("the stream ended: %v", lines.Err())
 }
+
+// TestLiveStreamScope: a stream opened for one Application (as its page opens it) carries
+// changes of that Application only, so a page on a busy fleet is not made to lag (and
+// review access to) every other object's changes.
+func TestLiveStreamScope(t *testing.T) {
+	_, base := testServer(t)
+	ns := namespace(t, "scope")
+	other := application(t, ns, "other", rev1)
+	application(t, ns, "web", rev1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	q := url.Values{"resource": {"applications"}, "namespace": {ns}, "name": {"web"}}
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/events?"+q.Encode(), nil)
+	req.Header.Set("Authorization", "Bearer "+token(t, ns, "admin"))
+	allow(t, ns, "admin", ns, "get", "list", "watch")
+	resp, err := http.DefaultClient.Do(req)
+	mustDo(t, err)
+	defer resp.Body.Close()
+	lines := bufio.NewScanner(resp.Body)
+	lines.Scan()
+	mustDo(t, admin.Patch(ctx, other, client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"annotations":{"touch":"1"}}}`))))
+	web := &landfallv1.Application{}
+	mustDo(t, admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, web))
+	mustDo(t, admin.Patch(ctx, web, client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"annotations":{"touch":"1"}}}`))))
+	for lines.Scan() {
+		data, ok := strings.CutPrefix(lines.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var c change
+		mustDo(t, json.Unmarshal([]byte(data), &c))
+		if c.Name != "web" {
+			t.Fatalf("a stream for %s/web carried %s %s/%s", ns, c.Resource, c.Namespace, c.Name)
+		}
+		return
+	}
+	t.Fatalf("the stream ended: %v", lines.Err())
+}

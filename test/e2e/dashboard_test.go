@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
@@ -65,7 +66,11 @@ func TestDashboardPipeline(t *testing.T) {
 	g.Eventually(func() string { return b.text("#flash") }, timeout, poll).Should(ContainSubstring("pinned to " + revisionOf(first)))
 	g.Eventually(func(g Gomega) string { return imageOf(deployment(g, e.k8s, production, "web")) }, rolloutTimeout, poll).
 		Should(Equal(image("v1")), "the rollback button moves production back")
-	g.Eventually(func() string { return b.text("#env-production .now") }, timeout, poll).Should(ContainSubstring("pinned to " + short(first)))
+	g.Eventually(func() string { return b.text("#env-production .now") }, timeout, poll).Should(ContainSubstring("pinned to "+short(first)),
+		func() string { // what the controller recorded, and whether the page was still live
+			return fmt.Sprintf("status pinnedRevision %q; the page's live indicator: %q",
+				envStatus(g, f.get(g, app), "production").PinnedRevision, b.text("#live"))
+		})
 	g.Expect(imageOf(deployment(g, e.k8s, staging, "web"))).To(Equal(image("v2")), "staging stays")
 	b.screenshot("rolled-back")
 }
