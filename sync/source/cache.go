@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,6 +41,11 @@ type cacheEntry struct {
 	verifyMu sync.Mutex
 	verified bool
 	digest   [32]byte
+	// compared is when the metadata was last compared; watched says every directory is
+	// watched (see watch.go), dirty that an event came for one since.
+	compared time.Time
+	watched  bool
+	dirty    atomic.Bool
 
 	// commitOnce reads commit from the kept commit object at the first lease: an entry
 	// holds one commit for its whole life, so every later lease reuses it.

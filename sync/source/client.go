@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
 	"golang.org/x/sync/singleflight"
+	"golang.org/x/sys/unix"
 )
 
 // Defaults for zero Options fields.
@@ -56,6 +58,9 @@ type Stats struct {
 	// Verifications counts full verifications of cached checkouts against their commits;
 	// VerifyFailures counts those (and the quick re-checks) that failed and discarded one.
 	Verifications, VerifyFailures int64
+	// MetadataComparisons counts the quick re-checks: walks of a whole checkout's file
+	// metadata (a lease of a watched, untouched checkout needs none).
+	MetadataComparisons int64
 }
 
 // Client fetches and caches Git checkouts. It is safe for concurrent use; use one per
@@ -63,10 +68,12 @@ type Stats struct {
 type Client struct {
 	opts   Options
 	cache  *diskCache
+	watch  *treeWatch
 	flight singleflight.Group
 
 	remoteChecks, fetches, cacheHits atomic.Int64
 	verifications, verifyFailures    atomic.Int64
+	comparisons                      atomic.Int64
 }
 
 // New makes a Client, cleaning leftovers of interrupted fetches from the cache directory.
@@ -88,7 +95,11 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
-	return &Client{opts: opts, cache: cache}, nil
+	c := &Client{opts: opts, cache: cache, watch: newTreeWatch()}
+	if c.watch.fd >= 0 {
+		runtime.AddCleanup(c, func(fd int) { _ = unix.Close(fd) }, c.watch.fd)
+	}
+	return c, nil
 }
 
 func or[T comparable](v, def T) T {
@@ -102,7 +113,7 @@ func or[T comparable](v, def T) T {
 // Stats returns the operation counters.
 func (c *Client) Stats() Stats {
 	return Stats{RemoteChecks: c.remoteChecks.Load(), Fetches: c.fetches.Load(), CacheHits: c.cacheHits.Load(),
-		Verifications: c.verifications.Load(), VerifyFailures: c.verifyFailures.Load()}
+		Verifications: c.verifications.Load(), VerifyFailures: c.verifyFailures.Load(), MetadataComparisons: c.comparisons.Load()}
 }
 
 // CacheUsage returns the bytes and number of checkouts in the cache.

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -330,29 +331,41 @@ func (c *Client) acquireVerified(key string) (*cacheEntry, bool, error) {
 }
 
 // verifyEntry verifies e fully the first time in this process, and after that whenever
-// its metadata digest changed.
+// its metadata digest changed. A watched entry that saw no event is served without
+// comparing (see watch.go).
 func (c *Client) verifyEntry(e *cacheEntry) error {
 	e.verifyMu.Lock()
 	defer e.verifyMu.Unlock()
+	now := time.Now()
+	if c.watch.quiet(e, now) {
+		return nil
+	}
+	c.comparisons.Add(1)
 	before, err := statDigest(e.dir, e.dir+objectsSuffix)
 	if err != nil {
 		e.verified = false
 		return fmt.Errorf("%w: %w", ErrCheckoutMismatch, err)
 	}
-	if e.verified && before == e.digest {
+	if e.verified && before == e.digest && (!e.watched || !e.dirty.Load()) {
+		e.compared = now // unwatched, or watched and only the recheck came due
 		return nil
 	}
-	c.verifications.Add(1)
-	if err := verifyCheckout(e.dir, e.dir+objectsSuffix, path.Base(e.key), c.opts.MaxRepoBytes); err != nil {
-		e.verified = false
-		return err
+	if !e.verified || before != e.digest {
+		c.verifications.Add(1)
+		if err := verifyCheckout(e.dir, e.dir+objectsSuffix, path.Base(e.key), c.opts.MaxRepoBytes); err != nil {
+			e.verified = false
+			return err
+		}
 	}
-	// A write during the verification could have come after its file was read.
+	// Watching starts before the second comparison: a change before it shows there, one
+	// after it as an event. A write during a verification could have come after its file
+	// was read.
+	e.watched = c.watch.watch(e)
 	after, err := statDigest(e.dir, e.dir+objectsSuffix)
 	if err != nil || after != before {
 		e.verified = false
 		return fmt.Errorf("%w: the checkout changed while it was verified", ErrCheckoutMismatch)
 	}
-	e.digest, e.verified = after, true
+	e.digest, e.verified, e.compared = after, true, now
 	return nil
 }

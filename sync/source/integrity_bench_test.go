@@ -15,7 +15,8 @@ import (
 // BenchmarkVerifyCheckout measures what proving a cached checkout costs, for a small
 // repository and for one at the file limit (50,000 files of 200 bytes): "full" hashes
 // every file against the kept Git objects (the first lease in a process), "quick" compares
-// the metadata digest (every later lease). Each prints, side by side, the baseline it
+// the metadata digest (a later lease without inotify, or once metadataRecheck has passed),
+// "watched" is a later lease of a watched, untouched checkout. Each prints, side by side, the baseline it
 // saves or adds to: fetch-ms, a fresh fetch of the same commit.
 func BenchmarkVerifyCheckout(b *testing.B) {
 	for _, n := range []int{10, DefaultMaxFiles} {
@@ -54,6 +55,24 @@ func BenchmarkVerifyCheckout(b *testing.B) {
 		b.Run(fmt.Sprintf("files=%d/quick", n), func(b *testing.B) {
 			for b.Loop() {
 				if _, err := statDigest(dir, dir+objectsSuffix); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
+			b.ReportMetric(float64(fetch.Microseconds())/1000, "fetch-ms")
+		})
+		b.Run(fmt.Sprintf("files=%d/watched", n), func(b *testing.B) {
+			key, err := filepath.Rel(c.cache.root, dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			e, ok := c.cache.acquire(filepath.ToSlash(key))
+			if !ok {
+				b.Fatal("the checkout is not cached")
+			}
+			defer c.cache.release(e)
+			for b.Loop() {
+				if err := c.verifyEntry(e); err != nil {
 					b.Fatal(err)
 				}
 			}
