@@ -8,6 +8,7 @@ import (
 
 	landfallv1 "github.com/landfall-dev/landfall/api/v1alpha1"
 	"github.com/landfall-dev/landfall/render"
+	"github.com/landfall-dev/landfall/sync/source"
 )
 
 // Landfall's domain metrics, registered with controller-runtime's registry so /metrics
@@ -146,8 +147,29 @@ var (
 	}, func() float64 { return float64(renderStats().Hits) })
 )
 
+// gitClient is the process's Git client, whose checkout counters /metrics serves.
+var gitClient atomic.Pointer[source.Client]
+
+func gitStats() source.Stats {
+	if c := gitClient.Load(); c != nil {
+		return c.Stats()
+	}
+	return source.Stats{}
+}
+
+var (
+	checkoutVerifications = prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "landfall_checkout_verifications_total",
+		Help: "Full verifications of cached checkouts: every file hashed against its commit's tree.",
+	}, func() float64 { return float64(gitStats().Verifications) })
+	checkoutComparisons = prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "landfall_checkout_metadata_comparisons_total",
+		Help: "Uses of a cached checkout that compared the metadata of all its files (not the uses vouched for by inotify).",
+	}, func() float64 { return float64(gitStats().MetadataComparisons) })
+)
+
 func init() {
-	metrics.Registry.MustRegister(rendersRun, renderHits)
+	metrics.Registry.MustRegister(rendersRun, renderHits, checkoutVerifications, checkoutComparisons)
 	metrics.Registry.MustRegister(renderDuration, syncDuration, objectChanges, driftCorrections, periodicDrift, pruneHolds, rollbacks, rolloutWeight)
 }
 

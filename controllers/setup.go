@@ -110,6 +110,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("opening the Git cache: %w", err)
 	}
+	gitClient.Store(git)
 	charts, err := chart.New(chart.Options{CacheDir: filepath.Join(opts.CacheDir, "charts")})
 	if err != nil {
 		return fmt.Errorf("opening the chart cache: %w", err)

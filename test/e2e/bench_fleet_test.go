@@ -45,6 +45,7 @@ type fleet struct {
 	byMethod        string     // the controller's requests by HTTP method
 	writes          writeCount // the controller's requests, from the audit log
 	renders         float64    // renders run (not answered from the cache) during the sync
+	compared        float64    // uses of the checkout that compared all its metadata during the sync
 	phases          string     // when the Applications were created, applied and Ready
 	// profile, when set, is where the controller's CPU profile of the sync goes.
 	profile, pprofAddr string
@@ -126,8 +127,9 @@ func BenchmarkApplications(b *testing.B) {
 		b.Logf("the controller's requests since it started: %s; its writes during the sync (audit log): %d%s, and %d dry runs",
 			fl.byMethod, fl.writes.writes, breakdown(fl.writes.byKind), fl.writes.dryRuns)
 		b.Logf("timeline (since the first Application was created): %s", fl.phases)
-		b.Logf("initial sync, requests per Application (audit log): %s; %.2f renders per Application",
-			perApp(fl.writes.requests, apps), fl.renders/float64(apps))
+		b.Logf("initial sync, requests per Application (audit log): %s; %.2f renders per Application; "+
+			"%.0f uses of the checkout compared all its files' metadata (%.2f per Application; the rest were vouched for by inotify)",
+			perApp(fl.writes.requests, apps), fl.renders/float64(apps), fl.compared, fl.compared/float64(apps))
 	})
 	b.Run("steady-state", func(b *testing.B) {
 		fl.deploy(b)
@@ -153,7 +155,7 @@ func (fl *fleet) deploy(b *testing.B) {
 	defer cancel()
 	objs := decodeObjects(b, testdata(b, "fleet", "apps/api"), "")
 	fl.rawWall = rawFleet(ctx, b, fl.e.k8s, objs, fl.apps)
-	renders := fl.renderCount(b)
+	renders, comparisons := fl.renderCount(b), fl.comparisons(b)
 
 	var err error
 	if fl.rssBefore, _, err = fl.e.ctrl.memory(); err != nil {
@@ -183,6 +185,7 @@ func (fl *fleet) deploy(b *testing.B) {
 	fl.writes, err = auditedWrites(fl.e.cluster.AuditLog(), 0, controllerUser, start, time.Now())
 	must(b, err)
 	fl.renders = fl.renderCount(b) - renders
+	fl.compared = fl.comparisons(b) - comparisons
 	fl.deployed = true
 }
 
@@ -356,6 +359,13 @@ func fleetPath(i int) string { return fmt.Sprintf("apps/api-%04d", i) }
 // renderCount is how many renders the controller has run (cache hits not counted).
 func (fl *fleet) renderCount(b *testing.B) float64 {
 	v, err := fl.e.ctrl.metric("landfall_renders_total")
+	must(b, err)
+	return v
+}
+
+// comparisons is how many uses of a checkout compared all its files' metadata.
+func (fl *fleet) comparisons(b *testing.B) float64 {
+	v, err := fl.e.ctrl.metric("landfall_checkout_metadata_comparisons_total")
 	must(b, err)
 	return v
 }
