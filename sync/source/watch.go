@@ -3,7 +3,10 @@ package source
 import (
 	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -26,9 +29,25 @@ import (
 var metadataRecheck = time.Second
 
 // maxWatches bounds the inotify watches of one Client (one per directory of each
-// verified checkout): they are counted against a per-user limit that other containers
-// running as the same user on the node share. A variable for the tests.
-var maxWatches = 8192
+// verified checkout). They count against a per-user limit (fs.inotify.max_user_watches)
+// that other containers running as the same user on the node share, so a Client takes a
+// quarter of it, or half of a small one (8,192 on older kernels). A variable for the tests.
+var maxWatches = watchBudget()
+
+func watchBudget() int {
+	b, err := os.ReadFile("/proc/sys/fs/inotify/max_user_watches")
+	if err != nil {
+		return 4096
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	switch {
+	case err != nil || n <= 0:
+		return 4096
+	case n/4 >= 8192:
+		return n / 4
+	}
+	return n / 2
+}
 
 const watchMask = unix.IN_MODIFY | unix.IN_ATTRIB | unix.IN_CLOSE_WRITE | unix.IN_CREATE | unix.IN_DELETE |
 	unix.IN_DELETE_SELF | unix.IN_MOVE_SELF | unix.IN_MOVED_FROM | unix.IN_MOVED_TO | unix.IN_DONT_FOLLOW
