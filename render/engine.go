@@ -133,12 +133,19 @@ func inputKey(appPath string, in Input) (string, error) {
 	// The keys' digest: a render made with one set of keys is never served to another (a
 	// rotated-out key must fail, not hit the cache).
 	data, err := json.Marshal([]any{appPath, in.Namespace, in.ReleaseName, in.ValuesFiles,
-		in.ValuesFrom, in.Values, in.KubeVersion, in.APIVersions, in.Decryption.Digest()})
+		in.Values, in.KubeVersion, in.APIVersions, in.Decryption.Digest()})
 	if err != nil {
 		return "", fmt.Errorf("%w: values: %w", ErrInput, err)
 	}
-	s := sha256.Sum256(data)
-	return hex.EncodeToString(s[:]), nil
+	h := sha256.New()
+	h.Write(data)
+	// valuesFrom's bytes go into the hash as they are, length-prefixed: marshalling them
+	// with the rest cost their size again (base64) and its buffer's doublings.
+	for _, v := range in.ValuesFrom {
+		fmt.Fprintf(h, "\x00%d:%s%t%d:", len(v.Name), v.Name, v.Sensitive, len(v.YAML))
+		h.Write(v.YAML)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // rawRender is what the cache keeps: the render before namespaces are checked, with what it
@@ -157,6 +164,9 @@ func (e *Engine) renderRaw(fsys *confine.FS, appPath string, in Input) (*rawRend
 	fsys.SetTransform(d.open)
 	r, err := e.renderFiles(fsys, appPath, in)
 	files, values := d.result()
+	if tooLarge := (*helm.ValuesTooLargeError)(nil); errors.As(err, &tooLarge) {
+		return nil, redact(err, values) // raised before any values were parsed
+	}
 	values = append(values, helm.SensitiveValues(in.ValuesFrom, e.limits.MaxYAMLNodes)...)
 	if err != nil {
 		return nil, redact(err, values)

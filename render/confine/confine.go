@@ -158,15 +158,17 @@ func (f *FS) readFile(rel string, total bool) ([]byte, error) {
 		return nil, err
 	}
 	// The file may grow between Stat and Read; never read more than was charged plus one
-	// byte, which is enough to notice.
-	data, err := io.ReadAll(io.LimitReader(file, st.Size()+1))
-	if err != nil {
+	// byte, which is enough to notice. One buffer of that size (charged, so bounded), not
+	// io.ReadAll's doublings: those made a large file cost twice its size while read.
+	data := make([]byte, st.Size()+1)
+	n, err := io.ReadFull(file, data)
+	switch {
+	case err == nil:
+		return nil, fmt.Errorf("%s: file changed while being read", c)
+	case !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF):
 		return nil, fmt.Errorf("%s: %w", c, err)
 	}
-	if int64(len(data)) > st.Size() {
-		return nil, fmt.Errorf("%s: file changed while being read", c)
-	}
-	return data, nil
+	return data[:n:n], nil
 }
 
 // charge counts size against the limits.

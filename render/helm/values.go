@@ -33,6 +33,15 @@ type ValuesSource struct {
 	file bool // a values file of the checkout
 }
 
+// ValuesTooLargeError is values past MaxValuesBytes. It is raised before any layer is
+// parsed, so it holds nothing of their content: there is nothing to mask in it, and the
+// layers need not be parsed to find out what to mask (parsing a Secret's 12 MiB of values
+// for that cost a render 110 MB).
+type ValuesTooLargeError struct{ msg string }
+
+func (e *ValuesTooLargeError) Error() string { return e.msg + ": " + manifest.ErrLimit.Error() }
+func (e *ValuesTooLargeError) Unwrap() error { return manifest.ErrLimit }
+
 // values merges the values files (relative to the chart, in order), the valuesFrom layers
 // (in order) and then the inline values as if they were more files, later ones winning:
 // `helm template -f a -f b -f from1 -f inline`.
@@ -54,7 +63,7 @@ func values(fsys *confine.FS, dir string, opts Options, maxNodes int) (map[strin
 	total := 0
 	for _, l := range layers {
 		if total += len(l.YAML); total > MaxValuesBytes {
-			return nil, fmt.Errorf("%s: the values pass %d bytes (MaxValuesBytes): %w", l.Name, MaxValuesBytes, manifest.ErrLimit)
+			return nil, &ValuesTooLargeError{fmt.Sprintf("%s: the values pass %d bytes (MaxValuesBytes)", l.Name, MaxValuesBytes)}
 		}
 	}
 	out := map[string]any{}
@@ -88,7 +97,7 @@ func readValuesFiles(fsys *confine.FS, dir string, files []string) ([]ValuesSour
 			return nil, fmt.Errorf("values file %s: %w", f, err)
 		}
 		if total += len(data); total > MaxValuesBytes {
-			return nil, fmt.Errorf("values file %s: the values pass %d bytes (MaxValuesBytes): %w", rel, MaxValuesBytes, manifest.ErrLimit)
+			return nil, &ValuesTooLargeError{fmt.Sprintf("values file %s: the values pass %d bytes (MaxValuesBytes)", rel, MaxValuesBytes)}
 		}
 		out[i] = ValuesSource{Name: "values file " + path.Join(dir, f), YAML: data, file: true}
 	}
