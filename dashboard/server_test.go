@@ -190,13 +190,8 @@ func TestLiveStreamIsFiltered(t *testing.T) {
 	lines.Scan()
 	mustDo(t, admin.Patch(ctx, other, client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"annotations":{"touch":"1"}}}`))))
 	application(t, mine, "marker", rev1)
-	for lines.Scan() {
-		data, ok := strings.CutPrefix(lines.Text(), "data: ")
-		if !ok {
-			continue
-		}
-		var c change
-		mustDo(t, json.Unmarshal([]byte(data), &c))
+	for {
+		c := nextChange(t, lines)
 		if c.Namespace == theirs {
 			t.Fatalf("the viewer was told of %s/%s", c.Namespace, c.Name)
 		}
@@ -204,7 +199,20 @@ func TestLiveStreamIsFiltered(t *testing.T) {
 			return
 		}
 	}
+}
+
+// nextChange reads the stream up to its next change event.
+func nextChange(t *testing.T, lines *bufio.Scanner) change {
+	t.Helper()
+	for lines.Scan() {
+		if data, ok := strings.CutPrefix(lines.Text(), "data: "); ok {
+			var c change
+			mustDo(t, json.Unmarshal([]byte(data), &c))
+			return c
+		}
+	}
 	t.Fatalf("the stream ended: %v", lines.Err())
+	return change{}
 }
 
 // TestLiveStreamScope: a stream opened for one Application (as its page opens it) carries
@@ -230,17 +238,7 @@ func TestLiveStreamScope(t *testing.T) {
 	web := &landfallv1.Application{}
 	mustDo(t, admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, web))
 	mustDo(t, admin.Patch(ctx, web, client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"annotations":{"touch":"1"}}}`))))
-	for lines.Scan() {
-		data, ok := strings.CutPrefix(lines.Text(), "data: ")
-		if !ok {
-			continue
-		}
-		var c change
-		mustDo(t, json.Unmarshal([]byte(data), &c))
-		if c.Name != "web" {
-			t.Fatalf("a stream for %s/web carried %s %s/%s", ns, c.Resource, c.Namespace, c.Name)
-		}
-		return
+	if c := nextChange(t, lines); c.Name != "web" {
+		t.Fatalf("a stream for %s/web carried %s %s/%s", ns, c.Resource, c.Namespace, c.Name)
 	}
-	t.Fatalf("the stream ended: %v", lines.Err())
 }

@@ -58,6 +58,7 @@ type treeWatch struct {
 	mu    sync.Mutex
 	fd    int // -1: inotify is unavailable, nothing is watched
 	owner map[int32]*cacheEntry
+	buf   [4096]byte // drain's, under mu: most drains read nothing, bursts take a few reads
 }
 
 func newTreeWatch() *treeWatch {
@@ -113,9 +114,8 @@ func (w *treeWatch) drainLocked() {
 	if w.fd < 0 {
 		return
 	}
-	var buf [64 << 10]byte
 	for {
-		n, err := unix.Read(w.fd, buf[:])
+		n, err := unix.Read(w.fd, w.buf[:])
 		if n <= 0 || err != nil {
 			if err != nil && !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
 				w.markAll() // a broken instance vouches for nothing
@@ -123,7 +123,7 @@ func (w *treeWatch) drainLocked() {
 			return
 		}
 		for off := 0; off+unix.SizeofInotifyEvent <= n; {
-			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+			ev := (*unix.InotifyEvent)(unsafe.Pointer(&w.buf[off]))
 			off += unix.SizeofInotifyEvent + int(ev.Len)
 			if ev.Mask&unix.IN_Q_OVERFLOW != 0 {
 				w.markAll()
